@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * common/chan.h: the channel codec. SOCK_SEQPACKET socketpairs, one framed
+ * message per datagram (struct chan_hdr + payload), at most one fd by
+ * SCM_RIGHTS. The only code that calls sendmsg/recvmsg on a channel.
+ * Never trusts a datagram: chan_decode() checks it against chan_specs.
+ */
+#ifndef VIGIL_CHAN_H
+#define VIGIL_CHAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/chan_msg.h"
+#include "common/compiler.h"
+
+struct chan_msg {
+	unsigned type;	/* enum chan_type, known and allowed */
+	size_t len;	/* payload bytes, within the type's bounds */
+	int fd;		/* the passed fd, or -1; the receiver owns it */
+	union {
+		struct chan_hello hello;
+		struct chan_trap trap;
+		struct chan_log_sink log_sink;
+		struct chan_log_source log_source;
+		struct chan_log_reopen log_reopen;
+		struct chan_log_drained log_drained;
+		unsigned char raw[CHAN_PAYLOAD_MAX];
+	} u;
+};
+
+/* A SOCK_SEQPACKET, close-on-exec socketpair. */
+int chan_pair(int sv[2]) VIGIL_MUST_CHECK;
+
+/*
+ * Sends one message of `type` with `len` payload bytes and, if fd >= 0,
+ * that fd (the caller keeps its copy). Never blocks when the socket is
+ * non-blocking: -1 with EAGAIN then. -1 with EINVAL for a type/len/fd the
+ * table does not allow (a bug in the sender).
+ */
+int chan_send(int sock, unsigned type, const void *payload, size_t len,
+    int fd) VIGIL_MUST_CHECK;
+
+/*
+ * Receives one message from a peer of role `peer` (one enum chan_role
+ * bit). Returns 1 with *m filled, 0 on end of file, -1 with errno:
+ * EAGAIN (nothing to read), EPROTO (invalid message: *why says what was
+ * wrong, and every fd that came with it is already closed), or another
+ * errno from recvmsg.
+ */
+int chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
+    VIGIL_MUST_CHECK;
+
+/*
+ * The checks of chan_recv on a datagram already received: `buf`/`n` the
+ * bytes, `msg_flags` recvmsg's flags (MSG_TRUNC, MSG_CTRUNC), fds[nfds] the
+ * fds that arrived. Returns 0 with *m filled, or -1 with EPROTO and *why;
+ * on failure it closes every fd in fds (when close_fds is true).
+ */
+int chan_decode(const void *buf, size_t n, int msg_flags, const int *fds,
+    size_t nfds, unsigned peer, bool close_fds, struct chan_msg *m,
+    const char **why) VIGIL_MUST_CHECK;
+
+#endif

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * common/compiler.h: attribute shorthands shared by every role.
+ * Owns nothing; never includes anything but <stddef.h>.
+ */
+#ifndef VIGIL_COMPILER_H
+#define VIGIL_COMPILER_H
+
+#include <stddef.h>
+
+#define VIGIL_MUST_CHECK __attribute__((warn_unused_result))
+#define VIGIL_UNUSED __attribute__((unused))
+#define VIGIL_NORETURN __attribute__((noreturn))
+#define VIGIL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define VIGIL_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* common/io.c: EINTR-safe, short-write-safe I/O helpers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "common/io.h"
+
+ssize_t
+io_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t
+io_read(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do {
+		n = read(fd, buf, len);
+	} while (n < 0 && errno == EINTR);
+	return n;
+}
+
+int
+io_set_nonblock(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	return fcntl(fd, F_SETFL, fl);
+}
+
+int
+io_set_cloexec(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl < 0)
+		return -1;
+	fl = on ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC);
+	return fcntl(fd, F_SETFD, fl);
+}
+
+int
+io_move_fd(int fd, int want, bool cloexec)
+{
+	if (fd == want)
+		return io_set_cloexec(fd, cloexec);
+	if (dup3(fd, want, cloexec ? O_CLOEXEC : 0) < 0)
+		return -1;
+	(void)close(fd); /* the copy at `want` is what counts */
+	return 0;
+}

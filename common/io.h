@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * common/io.h: small I/O helpers. EINTR is retried here and nowhere else
+ * (style.md); short reads and writes are completed. Helpers never print:
+ * they return -1 with errno set.
+ */
+#ifndef VIGIL_IO_H
+#define VIGIL_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/compiler.h"
+
+/* Writes all of buf (blocking fds) or fails; EAGAIN is returned as is. */
+ssize_t io_write_all(int, const void *, size_t) VIGIL_MUST_CHECK;
+/* One read, EINTR retried. */
+ssize_t io_read(int, void *, size_t) VIGIL_MUST_CHECK;
+int io_set_nonblock(int, bool) VIGIL_MUST_CHECK;
+int io_set_cloexec(int, bool) VIGIL_MUST_CHECK;
+/* Moves fd to exactly `want` (dup3 + close); O_CLOEXEC as asked. */
+int io_move_fd(int fd, int want, bool cloexec) VIGIL_MUST_CHECK;
+
+#endif
