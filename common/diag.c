@@ -69,7 +69,8 @@ diag_open_syslog(const char *cid, const char *tag)
 		(void)snprintf(id, sizeof(id), "%s: %s", cid, tag);
 	else
 		(void)snprintf(id, sizeof(id), "%s", cid);
-	(void)snprintf(syslog_id, sizeof(syslog_id), "%s", id);
+	memcpy(syslog_id, id, sizeof(syslog_id) - 1);
+	syslog_id[sizeof(syslog_id) - 1] = '\0';
 	openlog("conmon", LOG_PID, LOG_USER);
 	use_syslog = true;
 }

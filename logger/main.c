@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * logger/main.c: the logger's entry point and its channel to the reaper.
+ * Sandboxed before it reads a byte (architecture.md "Sandbox"); it trusts
+ * the reaper, but still accepts only the types the table gives a reaper.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/chan.h"
+#include "common/diag.h"
+#include "common/io.h"
+#include "common/sandbox.h"
+#include "logger/logger.h"
+
+static int diag_chan = -1;
+
+/* Diagnostics go to the reaper, which prints them escaped. */
+static void
+diag_to_reaper(enum diag_level level, const char *text, size_t len)
+{
+	unsigned char buf[CHAN_DIAG_MAX];
+
+	if (diag_chan < 0)
+		return;
+	if (len > CHAN_DIAG_MAX - 1)
+		len = CHAN_DIAG_MAX - 1;
+	buf[0] = (unsigned char)level;
+	memcpy(buf + 1, text, len);
+	VIGIL_IGNORE(chan_send(diag_chan, CHAN_DIAG, buf, len + 1,
+	    -1)); /* lossy: a diagnostic never blocks the logger */
+}
+
+void
+log_send(struct logger *l, unsigned type, const void *p, size_t len)
+{
+	if (chan_send(l->chan, type, p, len, -1) < 0) {
+		/* the reaper is gone or hung: nothing left to do for it */
+		_exit(1);
+	}
+}
+
+static void
+on_msg(struct logger *l, struct chan_msg *msg)
+{
+	switch (msg->type) {
+	case CHAN_LOG_SINK:
+		if (msg->u.log_sink.sink != CHAN_SINK_K8S)
+			fatalx("bad sink id %u", msg->u.log_sink.sink);
+		log_sink_set(l, msg->fd, msg->u.log_sink.counted);
+		break;
+	case CHAN_LOG_SOURCE:
+		log_source_add(l, msg->u.log_source.stream, msg->fd);
+		break;
+	case CHAN_LOG_DRAIN:
+		l->draining = true;
+		log_drain(l);
+		break;
+	default:
+		fatalx("unexpected %s from the reaper",
+		    chan_specs[msg->type].name);
+	}
+}
+
+static void
+chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
+{
+	struct logger *l = arg;
+	struct chan_msg msg;
+	const char *why = NULL;
+	int rc = chan_recv(fd, CHAN_REAPER, &msg, &why);
+
+	if (rc == 0)
+		_exit(0); /* the reaper closed the channel: we are done */
+	if (rc < 0) {
+		if (errno == EAGAIN)
+			return;
+		fatalx("bad message from the reaper: %s",
+		    why != NULL ? why : strerror(errno));
+	}
+	on_msg(l, &msg);
+}
+
+static void
+setup(struct logger *l, const struct role_conf *rc)
+{
+	char title[64], err[256];
+	struct sandbox_conf sc = {
+		.role = "logger",
+		.title = title,
+		.chan_fd = rc->chan_fd,
+		.reaper = rc->reaper,
+		.uid = rc->uid,
+		.gid = rc->gid,
+		.nofile = LOG_NOFILE,
+	};
+	struct event_config *cfg;
+
+	diag_chan = rc->chan_fd;
+	diag_set_child(diag_to_reaper);
+	tzset(); /* spec 9.2: the time zone is read once, before the sandbox */
+	(void)snprintf(title, sizeof(title), "conmon: logger %s", rc->short_id);
+	if (sandbox_drop(&sc, &l->chan, err, sizeof(err)) < 0)
+		fatalx("logger sandbox: %s", err);
+	diag_chan = l->chan;
+	l->rbuf = malloc(LOG_READ_MAX);
+	l->obuf = malloc(LOG_OUT_MAX);
+	cfg = event_config_new();
+	if (l->rbuf == NULL || l->obuf == NULL || cfg == NULL ||
+	    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK) < 0)
+		fatalx("logger: out of memory");
+	/* built before seccomp, so epoll_create1 is not in the profile */
+	l->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (l->base == NULL)
+		fatalx("logger: cannot create the event loop");
+	if (io_set_nonblock(l->chan, true) < 0)
+		fatal("logger: channel");
+	l->chan_ev = event_new(l->base, l->chan, EV_READ | EV_PERSIST,
+	    chan_cb, l);
+	if (l->chan_ev == NULL || event_add(l->chan_ev, NULL) < 0)
+		fatalx("logger: cannot watch the channel");
+	if (sandbox_seccomp("logger", l->chan, err, sizeof(err)) < 0)
+		fatalx("logger sandbox: %s", err);
+}
+
+VIGIL_NORETURN void
+log_main(const struct role_conf *rc)
+{
+	static struct logger l;
+	struct chan_hello hello = {
+		.role = CHAN_LOGGER,
+		.version = CHAN_VERSION,
+	};
+
+	l.conf = rc;
+	l.sink_fd = -1;
+	l.src[0].fd = l.src[1].fd = -1;
+	l.lim.max = rc->log_size_max;
+	setup(&l, rc);
+	hello.pid = (int32_t)getpid();
+	log_send(&l, CHAN_HELLO, &hello, sizeof(hello));
+	(void)event_base_dispatch(l.base);
+	_exit(0);
+}

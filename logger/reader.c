@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * logger/reader.c: the data path (architecture.md): one large read per
+ * wake-up, one timestamp per chunk, every record of the chunk formatted
+ * into one buffer, one write per chunk. Waits for the reaper's fresh fd
+ * when --log-size-max asks for a reopen (spec 9.3), reading nothing more
+ * meanwhile, so the pipe holds the rest and nothing is lost.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/chan.h"
+#include "common/diag.h"
+#include "common/io.h"
+#include "logger/logger.h"
+
+static void source_cb(evutil_socket_t, short, void *);
+
+static void
+sources_enable(struct logger *l, bool on)
+{
+	for (size_t i = 0; i < 2; i++) {
+		struct log_source *s = &l->src[i];
+		if (s->ev == NULL)
+			continue;
+		if (on)
+			(void)event_add(s->ev, NULL); /* fails only on a bug */
+		else
+			(void)event_del(s->ev);
+	}
+}
+
+/* spec 9.6: write errors are warnings; the loss is counted, once said. */
+static void
+flush(struct logger *l)
+{
+	if (l->olen == 0)
+		return;
+	if (io_write_all(l->sink_fd, l->obuf, l->olen) < 0) {
+		l->bytes_lost += l->olen;
+		if (!l->write_failing)
+			diag_warn("Failed to write to the log file;"
+			    " output is being lost:");
+		l->write_failing = true;
+	} else {
+		l->write_failing = false;
+	}
+	l->olen = 0;
+}
+
+/*
+ * Formats the current chunk to its end, or until a reopen is needed.
+ * Returns false while waiting for the reaper's new sink.
+ */
+static bool
+format_chunk(struct logger *l)
+{
+	struct chan_log_reopen r = { .sink = CHAN_SINK_K8S };
+
+	if (l->sink_fd < 0) {
+		l->chunk_busy = false; /* -l none: nothing to write */
+		return true;
+	}
+	for (;;) {
+		enum log_k8s_stop st = log_k8s_format(&l->chunk, &l->lim,
+		    l->obuf, LOG_OUT_MAX, &l->olen);
+		flush(l);
+		if (st == LOG_K8S_DONE)
+			break;
+		if (st == LOG_K8S_LIMIT) {
+			l->chunk_busy = true;
+			l->reopen_pending = true;
+			sources_enable(l, false);
+			log_send(l, CHAN_LOG_REOPEN, &r, sizeof(r));
+			return false;
+		}
+	}
+	l->chunk_busy = false;
+	return true;
+}
+
+static void
+source_close(struct log_source *s)
+{
+	if (s->ev != NULL) {
+		event_free(s->ev);
+		s->ev = NULL;
+	}
+	(void)close(s->fd); /* read end: nothing to flush */
+	s->fd = -1;
+}
+
+/*
+ * One read. Returns 1 after a chunk (processed, or waiting for a reopen),
+ * 0 when the source has nothing now (EAGAIN) or is gone.
+ */
+static int
+read_chunk(struct logger *l, struct log_source *s)
+{
+	struct timespec now;
+	ssize_t n = io_read(s->fd, l->rbuf, LOG_READ_MAX);
+
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n <= 0) {
+		if (n < 0 && errno != EIO)
+			diag_warn("Failed to read container output:");
+		source_close(s);
+		return 0;
+	}
+	l->bytes_read += (uint64_t)n;
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	(void)log_k8s_timestamp(l->ts, &now);
+	l->chunk = (struct log_k8s_chunk){ .data = l->rbuf, .len = (size_t)n,
+		.stream = s->stream, .ts = l->ts };
+	(void)format_chunk(l);
+	return 1;
+}
+
+static void
+source_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
+    void *arg)
+{
+	struct log_source *s = arg;
+	struct logger *l = s->owner;
+
+	if (!l->chunk_busy)
+		(void)read_chunk(l, s);
+}
+
+void
+log_source_add(struct logger *l, unsigned stream, int fd)
+{
+	struct log_source *s;
+
+	if (stream != CHAN_STREAM_STDOUT && stream != CHAN_STREAM_STDERR)
+		fatalx("bad stream %u", stream);
+	s = &l->src[stream - CHAN_STREAM_STDOUT];
+	if (s->fd >= 0)
+		fatalx("stream %u given twice", stream);
+	s->fd = fd;
+	s->stream = stream;
+	s->owner = l;
+	if (io_set_nonblock(fd, true) < 0)
+		fatal("container output");
+	s->ev = event_new(l->base, fd, EV_READ | EV_PERSIST, source_cb, s);
+	if (s->ev == NULL)
+		fatalx("cannot watch container output");
+	if (!l->chunk_busy && event_add(s->ev, NULL) < 0)
+		fatalx("cannot watch container output");
+}
+
+/* A sink from the reaper: at start, or the answer to a reopen. */
+void
+log_sink_set(struct logger *l, int fd, int64_t counted)
+{
+	if (l->sink_fd >= 0)
+		(void)close(l->sink_fd); /* the reaper holds the file now */
+	l->sink_fd = fd;
+	l->lim.counted = counted;
+	l->write_failing = false;
+	if (!l->reopen_pending)
+		return;
+	l->reopen_pending = false;
+	if (!format_chunk(l))
+		return;
+	sources_enable(l, true);
+	if (l->draining)
+		log_drain(l);
+}
+
+/*
+ * spec 10.2 steps 2-3: read every source until EAGAIN or EOF (a process
+ * in the background may hold the pipe open for ever), then fsync unless
+ * --no-sync-log, then acknowledge. Resumed after a reopen mid-drain.
+ */
+void
+log_drain(struct logger *l)
+{
+	struct chan_log_drained d = { 0 };
+
+	if (l->chunk_busy)
+		return; /* continued by log_sink_set() */
+	for (size_t i = 0; i < 2; i++) {
+		struct log_source *s = &l->src[i];
+		while (s->fd >= 0 && read_chunk(l, s) == 1)
+			if (l->chunk_busy)
+				return;
+	}
+	if (l->sink_fd >= 0 && !l->conf->no_sync_log && fsync(l->sink_fd) < 0)
+		d.sync_errno = errno;
+	d.bytes_read = l->bytes_read;
+	d.bytes_lost = l->bytes_lost;
+	l->draining = false;
+	log_send(l, CHAN_LOG_DRAINED, &d, sizeof(d));
+}

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * monitor/front.c: the launcher's work before the detach (spec 3.1 steps
+ * 1-6): inherited fds, OOM score, manager pipes, the fork and the conmon
+ * pidfile. Errors here are visible to the manager: print and exit 1.
+ */
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/diag.h"
+#include "common/io.h"
+#include "common/num.h"
+#include "monitor/mon.h"
+
+/* Fallback scan range when /proc is not mounted. */
+#define MON_FD_SCAN_MAX 1024
+/* Used when the system has no "nobody"/"nogroup" entries. */
+#define MON_NOBODY_ID 65534
+
+static void
+fds_add(struct mon *m, int fd, size_t *cap)
+{
+	if (m->n_inherited == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		int *n = reallocarray(m->inherited, ncap, sizeof(*n));
+		if (n == NULL)
+			fatal("Failed to record inherited file descriptors");
+		m->inherited = n;
+		*cap = ncap;
+	}
+	m->inherited[m->n_inherited++] = fd;
+}
+
+/* spec 2.2 rule 1: the set of fds >= 3 open at startup. */
+void
+mon_fds_record(struct mon *m)
+{
+	size_t cap = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (d == NULL) {
+		for (int fd = 3; fd < MON_FD_SCAN_MAX; fd++)
+			if (fcntl(fd, F_GETFD) >= 0)
+				fds_add(m, fd, &cap);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		int64_t fd;
+		if (num_parse(de->d_name, 10, 3, INT32_MAX, &fd) < 0)
+			continue;
+		if (fd == dirfd(d))
+			continue;
+		fds_add(m, (int)fd, &cap);
+	}
+	(void)closedir(d); /* read-only directory stream */
+}
+
+/* spec 3.1 step 2: remember the score, then -1000; failure is silent. */
+void
+mon_oom_lower(struct mon *m)
+{
+	int fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		diag_debug("cannot open oom_score_adj: %s", strerror(errno));
+		return;
+	}
+	n = io_read(fd, m->oom_saved, sizeof(m->oom_saved) - 1);
+	if (n > 0) {
+		m->oom_saved[n] = '\0';
+		if (io_write_all(fd, "-1000", 5) == 5)
+			m->oom_changed = true;
+		else
+			diag_debug("cannot lower oom_score_adj: %s",
+			    strerror(errno));
+	}
+	(void)close(fd); /* nothing buffered */
+}
+
+/* spec 4.2 step 6, 10.5: the runtime and the exit command get it back. */
+void
+mon_oom_restore(const struct mon *m)
+{
+	int fd;
+
+	if (!m->oom_changed)
+		return;
+	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	VIGIL_IGNORE(io_write_all(fd, m->oom_saved, strlen(m->oom_saved)));
+	(void)close(fd); /* best effort, as conmon: the child runs on */
+}
+
+/* spec 5.1: a decimal fd number in the variable, made close-on-exec. */
+static int
+env_fd(const char *var)
+{
+	const char *s = getenv(var);
+	int64_t v;
+
+	if (s == NULL)
+		return -1;
+	if (num_parse(s, 10, 0, INT32_MAX, &v) < 0)
+		fatal("unable to parse %s", var);
+	if (v > 0 && io_set_cloexec((int)v, true) < 0)
+		fatal("unable to make %s CLOEXEC", var);
+	return (int)v;
+}
+
+/* spec 3.1 step 4, 5.2: wait for the manager's first start byte. */
+void
+mon_start_pipe(struct mon *m)
+{
+	char buf[MON_START_READ_MAX];
+
+	m->start_fd = env_fd("_OCI_STARTPIPE");
+	if (m->start_fd <= 0) {
+		m->start_fd = -1;
+		return;
+	}
+	if (io_read(m->start_fd, buf, sizeof(buf)) < 0)
+		fatal("start-pipe read failed");
+	/* exec-attach keeps it for the second read (issue: exec) */
+	(void)close(m->start_fd); /* read side: nothing to flush */
+	m->start_fd = -1;
+}
+
+/*
+ * spec 3.1 step 9 parses _OCI_SYNCPIPE in the daemon, where an error is
+ * invisible; vigil parses it before the detach so a bad value is a
+ * visible failure (exit 1) rather than a silent one.
+ */
+void
+mon_sync_pipe(struct mon *m)
+{
+	m->sync_fd = env_fd("_OCI_SYNCPIPE");
+}
+
+/* The unprivileged identity of the sandboxed children (when root). */
+void
+mon_child_identity(struct mon *m)
+{
+	struct passwd *pw = getpwnam("nobody");
+	struct group *gr = getgrnam("nogroup");
+
+	m->child_uid = pw != NULL ? pw->pw_uid : MON_NOBODY_ID;
+	if (gr == NULL)
+		gr = getgrnam("nobody");
+	m->child_gid = gr != NULL ? gr->gr_gid : MON_NOBODY_ID;
+	endpwent();
+	endgrent();
+}
+
+static void
+write_conmon_pidfile(struct mon *m, pid_t daemon)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)daemon);
+
+	if (mon_write_atomic_path(m->o->conmon_pidfile, buf, (size_t)n,
+	    0644) < 0) {
+		int saved = errno;
+		/* spec 3.2, decision for vigil: a failure is a failure */
+		(void)kill(daemon, SIGKILL);
+		(void)waitpid(daemon, NULL, 0);
+		errno = saved;
+		fatal("Failed to write conmon pidfile: %s",
+		    m->o->conmon_pidfile);
+	}
+}
+
+/*
+ * spec 3.1 step 6, 3.2: fork; the launcher writes --conmon-pidfile and
+ * exits 0. The daemon waits on a pipe until the pidfile exists, so a
+ * launcher that fails never leaves a daemon running a container.
+ */
+void
+mon_detach(struct mon *m)
+{
+	int go[2];
+	pid_t pid;
+	char c;
+
+	if (m->o->sync) {
+		m->self = getpid();
+		return;
+	}
+	if (pipe2(go, O_CLOEXEC) < 0)
+		fatal("Failed to create pipe");
+	pid = fork();
+	if (pid < 0)
+		fatal("Failed to fork the monitor");
+	if (pid > 0) {
+		(void)close(go[0]); /* the daemon's end */
+		if (m->o->conmon_pidfile != NULL)
+			write_conmon_pidfile(m, pid);
+		if (io_write_all(go[1], "g", 1) < 0)
+			fatal("Failed to release the monitor");
+		_exit(0);
+	}
+	(void)close(go[1]); /* the launcher's end */
+	if (io_read(go[0], &c, 1) != 1)
+		_exit(1); /* the launcher failed and said so */
+	(void)close(go[0]); /* done with it */
+	m->self = getpid();
+}

@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * monitor/life.c: the daemon's lifecycle (spec 3.1 steps 10-16, 4.3, 4.4,
+ * 10): logger first, then the runtime, the pid report, monitoring, and the
+ * shutdown in spec 10.2's order. After the runtime is forked nothing here
+ * exits but the shutdown: every error is a warning and a fallback.
+ */
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/diag.h"
+#include "common/io.h"
+#include "monitor/mon.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+static void container_exited(struct mon *, int);
+
+/* spec 10.1: the value written to the exit files. */
+int
+mon_exit_value(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+static void
+finish(struct mon *m)
+{
+	if (m->phase == MON_PH_DONE)
+		return;
+	m->phase = MON_PH_DONE;
+	(void)event_base_loopbreak(m->base);
+}
+
+/*
+ * A failure before the pid was reported: spec 5.3, decision for vigil:
+ * the manager gets {"<key>": -1, "message": ...} before we exit 1.
+ */
+void
+mon_fail(struct mon *m, const char *fmt, ...)
+{
+	char msg[DIAG_TEXT_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	mon_sync_report(m, -1, msg, (size_t)n);
+	diag_errorx("%s", msg);
+	m->exit_status = 1;
+	finish(m);
+}
+
+static void
+remember_early(struct mon *m, pid_t pid, int status)
+{
+	/* spec 4.3: a container may exit before its pid file is read */
+	if (m->n_early < MON_EARLY_MAX) {
+		m->early[m->n_early].pid = pid;
+		m->early[m->n_early].status = status;
+		m->n_early++;
+	}
+}
+
+static void runtime_done(struct mon *);
+
+/* spec 11 SIGCHLD: reap every child that has exited. */
+void
+mon_reap(struct mon *m)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == m->runtime_pid && !m->runtime_reaped) {
+			m->runtime_reaped = true;
+			m->runtime_status = status;
+			runtime_done(m);
+		} else if (pid == m->logger.pid) {
+			mon_logger_reaped(m, status);
+		} else if (m->ctr_pid > 0 && pid == m->ctr_pid) {
+			container_exited(m, status);
+		} else if (m->ctr_pid <= 0) {
+			remember_early(m, pid, status);
+		}
+	}
+}
+
+static void
+timeout_cb(evutil_socket_t fd VIGIL_UNUSED, short w VIGIL_UNUSED, void *arg)
+{
+	struct mon *m = arg;
+	pid_t pgid;
+
+	if (m->ctr_exited)
+		return; /* spec 10.6: the real status wins */
+	m->timed_out = true;
+	m->ctr_value = -1;
+	diag_warnx("container timed out after %d seconds; killing it",
+	    m->o->timeout);
+	/* spec 10.6, security 44: never signal our own process group */
+	pgid = getpgid(m->ctr_pid);
+	if (pgid > 1 && pgid != getpgrp())
+		(void)kill(-pgid, SIGKILL);
+	else
+		(void)kill(m->ctr_pid, SIGKILL);
+	finish(m); /* spec 10.6: skip the drain, do not wait */
+}
+
+static void
+drain_timeout_cb(evutil_socket_t fd VIGIL_UNUSED, short w VIGIL_UNUSED,
+    void *arg)
+{
+	struct mon *m = arg;
+
+	diag_warnx("the logger did not finish draining in %d s: the log may "
+	    "be incomplete", MON_DRAIN_TIMEOUT_S);
+	finish(m);
+}
+
+void
+mon_drained(struct mon *m)
+{
+	finish(m);
+}
+
+/* spec 10.2 steps 1-3: drain and sync the logs before anything else. */
+static void
+container_exited(struct mon *m, int status)
+{
+	struct timeval tv = { .tv_sec = MON_DRAIN_TIMEOUT_S };
+
+	if (m->ctr_exited)
+		return;
+	m->ctr_exited = true;
+	m->ctr_value = mon_exit_value(status);
+	diag_info("container %d exited with status %d", (int)m->ctr_pid,
+	    m->ctr_value);
+	if (m->ctr_ev != NULL)
+		(void)event_del(m->ctr_ev);
+	if (m->timeout_ev != NULL)
+		(void)event_del(m->timeout_ev);
+	if (m->phase != MON_PH_RUNNING)
+		return;
+	if (m->o->passthrough) {
+		finish(m);
+		return;
+	}
+	m->phase = MON_PH_DRAINING;
+	m->drain_ev = evtimer_new(m->base, drain_timeout_cb, m);
+	if (m->drain_ev == NULL || evtimer_add(m->drain_ev, &tv) < 0)
+		diag_warnx("cannot bound the drain wait");
+	mon_logger_drain(m);
+}
+
+/*
+ * The container's pidfd became readable: it has exited. Reap it if it is
+ * our child; spec 10.1 (2.2.0+): a process that is not our child has an
+ * unknowable status, reported as 0 with a warning.
+ */
+static void
+ctr_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
+{
+	struct mon *m = arg;
+	siginfo_t si;
+
+	mon_reap(m);
+	if (m->ctr_exited)
+		return;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) == 0 &&
+	    si.si_pid != 0) {
+		int status = si.si_code == CLD_EXITED ?
+		    (si.si_status & 0xff) << 8 : si.si_status & 0x7f;
+		container_exited(m, status);
+		return;
+	}
+	if (errno == ECHILD) {
+		diag_warnx("container %d is not our child: its exit status is "
+		    "unknown, reporting 0", (int)m->ctr_pid);
+		container_exited(m, 0);
+	}
+}
+
+static int
+watch_container(struct mon *m)
+{
+	int fd = (int)syscall(SYS_pidfd_open, m->ctr_pid, 0);
+
+	if (fd < 0)
+		return -1;
+	m->ctr_pidfd = fd;
+	m->ctr_ev = event_new(m->base, fd, EV_READ | EV_PERSIST, ctr_cb, m);
+	if (m->ctr_ev == NULL || event_add(m->ctr_ev, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+arm_timeout(struct mon *m)
+{
+	struct timeval tv = { .tv_sec = m->o->timeout };
+
+	if (m->o->timeout <= 0)
+		return;
+	/* spec 10.6: the timer starts when the pid is known */
+	m->timeout_ev = evtimer_new(m->base, timeout_cb, m);
+	if (m->timeout_ev == NULL || evtimer_add(m->timeout_ev, &tv) < 0)
+		diag_warnx("cannot arm the timeout");
+}
+
+/* spec 4.3: the runtime failed: report its stderr, no exit file. */
+static void
+runtime_failed(struct mon *m)
+{
+	char err[MON_RUNTIME_STDERR_MAX + 1];
+	size_t n = mon_runtime_stderr(m, err, sizeof(err) - 1);
+	int value = mon_exit_value(m->runtime_status);
+
+	err[n] = '\0';
+	if (n > 0)
+		diag_warnx("runtime stderr: %s", err);
+	mon_sync_report(m, -1, err, n);
+	diag_errorx("Failed to create container: exit status %d", value);
+	m->exit_status = 1;
+	finish(m);
+}
+
+/* spec 4.4: read and report the pid; then the container is monitored. */
+static void
+runtime_done(struct mon *m)
+{
+	char why[512];
+	pid_t pid;
+
+	if (m->phase != MON_PH_RUNTIME)
+		return;
+	if (!WIFEXITED(m->runtime_status) ||
+	    WEXITSTATUS(m->runtime_status) != 0) {
+		runtime_failed(m);
+		return;
+	}
+	if (mon_pidfile_read(m->o->pidfile_path, &pid, why, sizeof(why)) < 0) {
+		char err[MON_RUNTIME_STDERR_MAX + 1];
+		size_t n = mon_runtime_stderr(m, err, sizeof(err) - 1);
+		/* spec 4.4, decision for vigil: main's report */
+		mon_sync_report(m, -1, n > 0 ? err : why,
+		    n > 0 ? n : strlen(why));
+		diag_errorx("Failed to read pidfile: %s", why);
+		m->exit_status = 1;
+		finish(m);
+		return;
+	}
+	m->ctr_pid = pid;
+	m->phase = MON_PH_RUNNING;
+	mon_sync_report(m, pid, NULL, 0);
+	if (!m->o->passthrough)
+		mon_logger_sources(m);
+	for (size_t i = 0; i < m->n_early; i++) {
+		if (m->early[i].pid == pid) {
+			container_exited(m, m->early[i].status);
+			return;
+		}
+	}
+	arm_timeout(m);
+	if (watch_container(m) < 0) {
+		diag_warn("Failed to watch container %d", (int)pid);
+		/* SIGCHLD still reaps it: the reaper is its subreaper */
+	}
+}
+
+static void
+stdio_to_devnull(struct mon *m)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (dup2(m->devnull, fd) < 0)
+			diag_warn("Failed to redirect fd %d to /dev/null", fd);
+}
+
+/* The logger is sandboxed and listening: now the runtime may run. */
+void
+mon_logger_ready(struct mon *m)
+{
+	sigset_t fwd, old;
+
+	m->phase = MON_PH_RUNTIME;
+	(void)sigemptyset(&fwd);
+	(void)sigaddset(&fwd, SIGTERM);
+	(void)sigaddset(&fwd, SIGINT);
+	(void)sigaddset(&fwd, SIGQUIT);
+	(void)sigprocmask(SIG_BLOCK, &fwd, &old);
+	if (mon_signals_forwarding(m) < 0)
+		diag_warn("Failed to set up signal forwarding");
+	if (mon_runtime_spawn(m) < 0) {
+		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+		mon_fail(m, "Failed to fork the runtime: %s", strerror(errno));
+		return;
+	}
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	if (m->o->passthrough)
+		stdio_to_devnull(m); /* spec 3.1 step 13 */
+	mon_reap(m); /* a SIGCHLD may have come while blocked */
+}
+
+/* spec 3.1 step 10. */
+static void
+daemon_setup(struct mon *m)
+{
+	m->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (m->devnull < 0)
+		fatal("Failed to open /dev/null");
+	if (!m->o->passthrough)
+		stdio_to_devnull(m);
+	if (setsid() < 0)
+		diag_debug("setsid: %s", strerror(errno));
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		mon_sync_report(m, -1, "Failed to set as subreaper", 26);
+		fatal("Failed to set as subreaper");
+	}
+	m->base = event_base_new();
+	if (m->base == NULL)
+		fatal("Failed to create the event loop");
+	if (mon_signals_init(m) < 0)
+		fatal("Failed to set up signal handling");
+	if (mon_stdio_create(m) < 0)
+		fatal("Failed to create the container's stdio");
+}
+
+/* spec 10.2 step 5 and rule 4 of 2.2: all but the sync pipe. */
+static void
+close_inherited(struct mon *m)
+{
+	for (size_t i = 0; i < m->n_inherited; i++)
+		if (m->inherited[i] != m->sync_fd)
+			(void)close(m->inherited[i]); /* spec: just closed */
+	m->n_inherited = 0;
+}
+
+static void
+release_loop(struct mon *m)
+{
+	for (size_t i = 0; i < m->n_sig_ev; i++)
+		event_free(m->sig_ev[i]);
+	m->n_sig_ev = 0;
+	if (m->ctr_ev != NULL)
+		event_free(m->ctr_ev);
+	if (m->timeout_ev != NULL)
+		event_free(m->timeout_ev);
+	if (m->drain_ev != NULL)
+		event_free(m->drain_ev);
+	m->ctr_ev = m->timeout_ev = m->drain_ev = NULL;
+	event_base_free(m->base);
+	m->base = NULL;
+}
+
+/*
+ * spec 10.5: after the shutdown, in a child with default signal handling
+ * and an empty mask, after --exit-delay; the daemon waits for it.
+ */
+static void
+run_exit_command(struct mon *m)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigset_t none;
+	char **argv;
+	pid_t pid, cmd;
+	int status;
+
+	(void)sigaction(SIGCHLD, &sa, NULL);
+	/* spec 10.5 step 1: no fd >= 3 reaches the command */
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+		for (int fd = 3; fd < 1024; fd++)
+			(void)close(fd); /* most are not open */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 0);
+	argv = calloc(m->o->exit_command_args.n + 2, sizeof(*argv));
+	if (argv == NULL) {
+		diag_warnx("out of memory: exit command not run");
+		return;
+	}
+	argv[0] = m->o->exit_command;
+	for (size_t i = 0; i < m->o->exit_command_args.n; i++)
+		argv[i + 1] = m->o->exit_command_args.v[i];
+	cmd = fork();
+	if (cmd == 0) {
+		for (int s = 1; s < NSIG; s++)
+			(void)sigaction(s, &sa, NULL); /* some are invalid */
+		(void)sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		if (m->o->exit_delay > 0)
+			(void)sleep((unsigned)m->o->exit_delay);
+		mon_oom_restore(m);
+		execv(argv[0], argv);
+		_exit(1);
+	}
+	free(argv);
+	if (cmd < 0) {
+		diag_warn("Failed to fork the exit command");
+		return;
+	}
+	/* spec 10.5 step 3: wait for every child, the command included */
+	while ((pid = waitpid(-1, &status, 0)) > 0 || errno == EINTR)
+		if (pid == cmd && WIFEXITED(status) &&
+		    WEXITSTATUS(status) != 0)
+			diag_warnx("exit command exited with status %d",
+			    WEXITSTATUS(status));
+}
+
+VIGIL_NORETURN void
+mon_daemon(struct mon *m)
+{
+	daemon_setup(m);
+	if (m->o->passthrough) {
+		mon_logger_ready(m); /* spec 9.8: no logger at all */
+	} else {
+		m->phase = MON_PH_LOGGER;
+		if (mon_logger_spawn(m) < 0)
+			mon_fail(m, "Failed to start the logger: %s",
+			    strerror(errno));
+	}
+	if (m->phase != MON_PH_DONE && event_base_dispatch(m->base) < 0)
+		diag_warnx("the event loop failed");
+	m->phase = MON_PH_DONE;
+	mon_logger_stop(m);
+	close_inherited(m);
+	if (m->ctr_pid > 0)
+		mon_exit_files(m); /* spec 10.2 steps 6-7 */
+	if (m->exit_status == 0)
+		m->exit_status = m->ctr_value & 0xff; /* spec 10.8 */
+	release_loop(m);
+	if (m->o->exit_command != NULL && m->runtime_pid > 0)
+		run_exit_command(m);
+	else
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			; /* spec 10.2 step 10: reap leftover zombies */
+	exit(m->exit_status);
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * monitor/main.c: conmon's entry point as a list of steps (spec 3.1).
+ * Validation errors print one line and exit 1 before anything runs.
+ */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/diag.h"
+#include "common/sandbox.h"
+#include "monitor/mon.h"
+
+static void
+fail_line(const char *msg)
+{
+	(void)fprintf(stderr, "%s\n", msg);
+	exit(1);
+}
+
+static void
+mon_init(struct mon *m, struct mon_opts *o)
+{
+	memset(m, 0, sizeof(*m));
+	m->o = o;
+	m->sync_fd = m->start_fd = -1;
+	m->log_dirfd = m->log_fd = -1;
+	m->devnull = -1;
+	m->out_r = m->out_w = m->err_r = m->err_w = -1;
+	m->ctr_pidfd = -1;
+	m->logger.role = "logger";
+	m->logger.chan = -1;
+	m->logger.backoff_ms = MON_RESPAWN_MIN_MS;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct mon_opts o;
+	static struct mon m;
+	char msg[MON_OPTS_MSG_MAX];
+
+	sandbox_title_init(argc, argv);
+	umask(0022); /* spec 2.3 (2.1.8+) */
+	mon_opts_init(&o);
+	mon_init(&m, &o);
+	/* spec 2.2 rule 1: before we open anything ourselves */
+	mon_fds_record(&m);
+	if (mon_opts_parse(&o, argc, argv, msg, sizeof(msg)) < 0)
+		fail_line(msg);
+	if (o.version) {
+		mon_opts_print_version();
+		return 0;
+	}
+	if (o.help) {
+		mon_opts_print_help();
+		return 0;
+	}
+	if (mon_opts_check(&o, msg, sizeof(msg)) < 0)
+		fail_line(msg);
+	diag_set_level(o.level);
+	if (o.syslog)
+		diag_open_syslog(o.cid, o.log_tag);
+	(void)snprintf(m.short_id, sizeof(m.short_id), "%s", o.cid);
+	if (mon_log_open(&m) < 0) /* spec 1.5 check 18 */
+		fatal("Failed to open log file");
+	if (mon_opts_check_late(&o, msg, sizeof(msg)) < 0)
+		fail_line(msg);
+	if (o.partial_msg_warning)
+		diag_warnx("--no-container-partial-message has no effect "
+		    "without journald log driver");
+	mon_oom_lower(&m);
+	mon_signals_early();
+	mon_start_pipe(&m); /* spec 1.5 checks 24-26 */
+	if (mon_opts_check_supported(&o, msg, sizeof(msg)) < 0)
+		fail_line(msg);
+	mon_sync_pipe(&m);
+	mon_child_identity(&m);
+	mon_detach(&m);
+	mon_daemon(&m);
+}

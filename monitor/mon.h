@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * monitor/mon.h: the reaper's state and its modules. The reaper holds the
+ * container's pid and exit status, every privileged fd and the manager's
+ * pipes. It never parses container-controlled bytes and never trusts a
+ * child's message before chan_recv() and its handler validated it.
+ */
+#ifndef VIGIL_MON_H
+#define VIGIL_MON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/chan.h"
+#include "common/compiler.h"
+#include "monitor/options.h"
+
+struct event;
+struct event_base;
+
+/* spec 4.3: the runtime's stderr is read once, at most this much. */
+#define MON_RUNTIME_STDERR_MAX 8191
+/* spec 5.2: one start-pipe read consumes at most this much. */
+#define MON_START_READ_MAX 8192
+/* Children reaped before the container's pid is known (spec 4.3). */
+#define MON_EARLY_MAX 64
+/* How long the shutdown waits for the logger's drain (architecture.md). */
+#define MON_DRAIN_TIMEOUT_S 10
+/* Respawn backoff of a dead child, doubling up to the cap (security 37). */
+#define MON_RESPAWN_MIN_MS 10
+#define MON_RESPAWN_MAX_MS 1000
+
+enum mon_phase {
+	MON_PH_LOGGER,	 /* waiting for the first logger's HELLO */
+	MON_PH_RUNTIME,	 /* runtime forked, waiting for it to exit */
+	MON_PH_RUNNING,	 /* pid reported, container monitored */
+	MON_PH_DRAINING, /* container gone, waiting for the logger's drain */
+	MON_PH_DONE,	 /* the loop has ended */
+};
+
+struct mon_child {
+	const char *role;    /* "logger" */
+	pid_t pid;	     /* 0 when none runs */
+	int chan;	     /* reaper's end, -1 when none */
+	struct event *ev;    /* read event on chan */
+	struct event *respawn;
+	bool hello;	     /* HELLO received */
+	bool drain_sent;     /* CHAN_LOG_DRAIN sent to this instance */
+	unsigned backoff_ms; /* next respawn delay */
+	time_t started;	     /* when this instance was forked */
+	unsigned deaths;
+};
+
+struct mon_reaped {
+	pid_t pid;
+	int status;
+};
+
+struct mon {
+	struct mon_opts *o;
+	struct event_base *base;
+	enum mon_phase phase;
+	pid_t self;	      /* the daemon's pid */
+	char short_id[13];    /* first 12 bytes of the cid */
+	uid_t child_uid;      /* identity of the sandboxed children */
+	gid_t child_gid;
+
+	/* The manager's pipes (spec 5). */
+	int sync_fd;
+	int start_fd;
+
+	/* Fds open at startup, closed before the exit files (spec 2.2). */
+	int *inherited;
+	size_t n_inherited;
+
+	/* oom_score_adj before we lowered it (spec 3.1 step 2). */
+	char oom_saved[16];
+	bool oom_changed;
+
+	/* The k8s-file log: directory resolved once, final name (spec 9.5). */
+	int log_dirfd;
+	char *log_base;
+	int log_fd;
+	int64_t log_counted; /* size at open: counts against --log-size-max */
+
+	/* Container stdio (spec 6.1): the reaper keeps the read ends. */
+	int devnull;
+	int out_r, out_w, err_r, err_w;
+
+	/* The runtime child (spec 4). */
+	pid_t runtime_pid;
+	int runtime_status;
+	bool runtime_reaped;
+
+	/* The container process (spec 4.4, 10.1). */
+	pid_t ctr_pid;
+	int ctr_pidfd;
+	struct event *ctr_ev;
+	bool ctr_exited;
+	int ctr_value; /* exit value as written to the exit files */
+	struct mon_reaped early[MON_EARLY_MAX];
+	size_t n_early;
+
+	bool timed_out;
+	struct event *timeout_ev;
+	struct event *drain_ev;
+	struct event *sig_ev[64];
+	size_t n_sig_ev;
+
+	struct mon_child logger;
+	int exit_status; /* the daemon's own exit status (spec 10.8) */
+};
+
+/* front.c: everything before the detach (spec 3.1 steps 1-6). */
+void mon_fds_record(struct mon *);
+void mon_oom_lower(struct mon *);
+void mon_oom_restore(const struct mon *);
+void mon_start_pipe(struct mon *);
+void mon_sync_pipe(struct mon *);
+void mon_child_identity(struct mon *);
+void mon_detach(struct mon *);
+
+/* paths.c: every open, create and rename, under policy (spec 9.5, 10.3). */
+int mon_log_open(struct mon *) VIGIL_MUST_CHECK;
+int mon_log_reopen(struct mon *) VIGIL_MUST_CHECK;
+int mon_write_atomic(int dirfd, const char *name, const char *data,
+    size_t len, mode_t mode) VIGIL_MUST_CHECK;
+int mon_write_atomic_path(const char *path, const char *data, size_t len,
+    mode_t mode) VIGIL_MUST_CHECK;
+int mon_pidfile_read(const char *path, pid_t *pid, char *why, size_t whylen)
+    VIGIL_MUST_CHECK;
+void mon_exit_files(struct mon *);
+
+/* sync.c: records to the manager (spec 5.3). */
+void mon_sync_report(struct mon *, int64_t value, const char *msg,
+    size_t msglen);
+
+/* runtime.c: the runtime child (spec 4). */
+int mon_stdio_create(struct mon *) VIGIL_MUST_CHECK;
+int mon_runtime_spawn(struct mon *) VIGIL_MUST_CHECK;
+size_t mon_runtime_stderr(struct mon *, char *buf, size_t cap);
+
+/* child.c: the sandboxed children and their channels. */
+int mon_logger_spawn(struct mon *) VIGIL_MUST_CHECK;
+void mon_logger_reaped(struct mon *, int status);
+void mon_logger_drain(struct mon *);
+void mon_logger_stop(struct mon *);
+void mon_logger_sources(struct mon *);
+
+/* signals.c: signal events (spec 11, security 40-42). */
+void mon_signals_early(void);
+int mon_signals_init(struct mon *) VIGIL_MUST_CHECK;
+int mon_signals_forwarding(struct mon *) VIGIL_MUST_CHECK;
+
+/* life.c: the lifecycle (spec 3.1 steps 10-16, 10). */
+VIGIL_NORETURN void mon_daemon(struct mon *);
+void mon_reap(struct mon *);
+void mon_logger_ready(struct mon *);
+void mon_drained(struct mon *);
+void mon_fail(struct mon *, const char *fmt, ...) VIGIL_PRINTF(2, 3);
+int mon_exit_value(int status);
+
+#endif

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * monitor/paths.c: every path the reaper opens, creates or renames, under
+ * policy. Directories are resolved once; the final component is never
+ * followed (security 20-23, 28): O_NOFOLLOW, O_CREAT|O_EXCL, renameat.
+ * Helpers return -1 with errno; callers report.
+ */
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/diag.h"
+#include "common/io.h"
+#include "common/num.h"
+#include "monitor/mon.h"
+
+/* Attempts at a fresh temporary name before giving up. */
+#define MON_TMP_TRIES 16
+/* A pid file longer than this is not a pid file (security 48). */
+#define MON_PIDFILE_MAX 64
+
+/* Opens the directory part of path; *base points at the final name. */
+static int
+open_parent(const char *path, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	int fd;
+
+	if (slash == NULL) {
+		*base = path;
+		return open(".", O_DIRECTORY | O_PATH | O_CLOEXEC);
+	}
+	*base = slash + 1;
+	if (**base == '\0') {
+		errno = EISDIR;
+		return -1;
+	}
+	if (slash == path) {
+		return open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
+	}
+	if ((size_t)(slash - path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	/* security 21: symlinked directories are fine, resolved once here */
+	fd = open(dir, O_DIRECTORY | O_PATH | O_CLOEXEC);
+	return fd;
+}
+
+/*
+ * spec 1.5 check 18, 9.6: create or append, mode 0640. Never follows a
+ * symlink at the log path (security 20) and never blocks on a FIFO
+ * (security 25). *why is set for a non-regular file (errno is then 0).
+ */
+static int
+log_open_checked(struct mon *m, const char **why)
+{
+	struct stat st;
+	const char *base;
+	int fd;
+
+	*why = NULL;
+	m->log_dirfd = open_parent(m->o->k8s_path, &base);
+	if (m->log_dirfd < 0)
+		return -1;
+	fd = openat(m->log_dirfd, base, O_WRONLY | O_APPEND | O_CREAT |
+	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		(void)close(fd); /* refused: never written */
+		*why = "not a regular file";
+		errno = 0;
+		return -1;
+	}
+	if (io_set_nonblock(fd, false) < 0) {
+		(void)close(fd); /* unusable */
+		return -1;
+	}
+	m->log_base = strdup(base);
+	if (m->log_base == NULL) {
+		(void)close(fd); /* out of memory at startup */
+		return -1;
+	}
+	m->log_fd = fd;
+	m->log_counted = st.st_size; /* spec 9.3: 2.1.10+ counts the file */
+	return 0;
+}
+
+int
+mon_log_open(struct mon *m)
+{
+	const char *why;
+
+	if (m->o->k8s_path == NULL)
+		return 0;
+	if (log_open_checked(m, &why) == 0)
+		return 0;
+	if (why != NULL)
+		fatalx("Failed to open log file %s: %s", m->o->k8s_path, why);
+	fatal("Failed to open log file");
+}
+
+/* A fresh file at <dir>/<name> made with O_EXCL, never following links. */
+static int
+create_excl(int dirfd, const char *name, mode_t mode)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_APPEND | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, mode);
+
+	if (fd >= 0 || errno != EEXIST)
+		return fd;
+	/* security 22: remove what is there (a link is removed, unfollowed) */
+	if (unlinkat(dirfd, name, 0) < 0)
+		return -1;
+	return openat(dirfd, name, O_WRONLY | O_APPEND | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+/*
+ * spec 9.5: create <log>.tmp and rename it over <log>, so a new directory
+ * entry appears at the path even when nobody renamed the file away. On
+ * failure the old fd stays (spec 9.5, decision for vigil).
+ */
+int
+mon_log_reopen(struct mon *m)
+{
+	char tmp[4096];
+	int fd, n;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp", m->log_base);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = create_excl(m->log_dirfd, tmp, 0640);
+	if (fd < 0)
+		return -1;
+	if (renameat(m->log_dirfd, tmp, m->log_dirfd, m->log_base) < 0) {
+		int saved = errno;
+		(void)unlinkat(m->log_dirfd, tmp, 0); /* ours; best effort */
+		(void)close(fd); /* never used */
+		errno = saved;
+		return -1;
+	}
+	(void)close(m->log_fd); /* the logger has its own copy until swapped */
+	m->log_fd = fd;
+	m->log_counted = 0;
+	return 0;
+}
+
+static int
+tmp_name(char *buf, size_t len, const char *name)
+{
+	unsigned int r;
+	int n;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (unsigned int)getpid() ^ (unsigned int)rand();
+	n = snprintf(buf, len, "%s.%06x", name, r & 0xffffff);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * spec 10.3, security 28: a temporary file in the same directory, written,
+ * fsync'ed and renamed, so no partial file is ever visible under the name
+ * and a link planted at the name is replaced, never followed.
+ */
+int
+mon_write_atomic(int dirfd, const char *name, const char *data, size_t len,
+    mode_t mode)
+{
+	char tmp[4096];
+	int fd = -1, saved;
+
+	for (int i = 0; i < MON_TMP_TRIES && fd < 0; i++) {
+		if (tmp_name(tmp, sizeof(tmp), name) < 0)
+			return -1;
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0 && errno != EEXIST)
+			return -1;
+	}
+	if (fd < 0)
+		return -1;
+	if (io_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 ||
+	    fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name) < 0)
+		goto fail;
+	return 0;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		(void)close(fd); /* failing anyway */
+	(void)unlinkat(dirfd, tmp, 0); /* ours; best effort */
+	errno = saved;
+	return -1;
+}
+
+int
+mon_write_atomic_path(const char *path, const char *data, size_t len,
+    mode_t mode)
+{
+	const char *base;
+	int dirfd = open_parent(path, &base), rc, saved;
+
+	if (dirfd < 0)
+		return -1;
+	rc = mon_write_atomic(dirfd, base, data, len, mode);
+	saved = errno;
+	(void)close(dirfd); /* O_PATH */
+	errno = saved;
+	return rc;
+}
+
+/*
+ * spec 4.4, decision for vigil, security 48: the whole file must be one
+ * pid > 0 (white space around it allowed); a link, an empty file, `0`,
+ * `-5`, `12abc` or an overflow are failures, never a wait on pid 0.
+ */
+int
+mon_pidfile_read(const char *path, pid_t *pid, char *why, size_t whylen)
+{
+	char buf[MON_PIDFILE_MAX + 1], *s, *e;
+	int64_t v;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		(void)snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = io_read(fd, buf, sizeof(buf));
+	if (n < 0)
+		(void)snprintf(why, whylen, "%s: %s", path, strerror(errno));
+	(void)close(fd); /* read-only */
+	if (n < 0)
+		return -1;
+	buf[n < MON_PIDFILE_MAX ? n : MON_PIDFILE_MAX] = '\0';
+	for (s = buf; *s == ' ' || *s == '\t' || *s == '\n'; s++)
+		;
+	for (e = s + strlen(s); e > s && (e[-1] == '\n' || e[-1] == ' ' ||
+	    e[-1] == '\t'); e--)
+		;
+	*e = '\0';
+	if (n > MON_PIDFILE_MAX || *s == '+' || *s == '-' ||
+	    num_parse(s, 10, 1, INT32_MAX, &v) < 0) {
+		(void)snprintf(why, whylen, "%s holds no valid pid", path);
+		return -1;
+	}
+	*pid = (pid_t)v;
+	return 0;
+}
+
+static int
+write_exit_in(const char *dir, const char *name, const char *value)
+{
+	int dirfd = open(dir, O_DIRECTORY | O_PATH | O_CLOEXEC), rc, saved;
+
+	if (dirfd < 0)
+		return -1;
+	rc = mon_write_atomic(dirfd, name, value, strlen(value), 0644);
+	saved = errno;
+	(void)close(dirfd); /* O_PATH */
+	errno = saved;
+	return rc;
+}
+
+/*
+ * spec 10.2 steps 6-7, 10.3: the persist-dir file, then the exit-dir
+ * file; both attempted, each failure reported (security 27).
+ */
+void
+mon_exit_files(struct mon *m)
+{
+	char value[16];
+
+	(void)snprintf(value, sizeof(value), "%d", m->ctr_value);
+	if (m->o->persist_dir != NULL &&
+	    write_exit_in(m->o->persist_dir, "exit", value) < 0) {
+		diag_error("Failed to write %s to container exit file:", value);
+		m->exit_status = 1;
+	}
+	if (m->o->exit_dir != NULL &&
+	    write_exit_in(m->o->exit_dir, m->o->cid, value) < 0) {
+		diag_error("Failed to write %s to exit file:", value);
+		m->exit_status = 1;
+	}
+}

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * monitor/runtime.c: the runtime child (spec 4): the container's stdio,
+ * the argv of `runtime create`, the child's setup before execv. Reads the
+ * runtime's stderr only once, bounded, on failure (spec 4.3).
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/diag.h"
+#include "common/io.h"
+#include "common/num.h"
+#include "monitor/mon.h"
+
+/* spec 4.2 step 4: the first bytes of a bad LISTEN_PID shown. */
+#define MON_LISTEN_PID_SHOWN 10
+
+static int
+pipe_pair(int *r, int *w)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	*r = p[0];
+	*w = p[1];
+	/* the reaper's copy: read by the logger with non-blocking reads */
+	return io_set_nonblock(*r, true);
+}
+
+/* spec 6.1: stdout and stderr pipes; stdin is /dev/null for now. */
+int
+mon_stdio_create(struct mon *m)
+{
+	if (m->o->passthrough)
+		return 0; /* spec 9.8: the runtime inherits fds 0-2 */
+	if (pipe_pair(&m->out_r, &m->out_w) < 0)
+		return -1;
+	return pipe_pair(&m->err_r, &m->err_w);
+}
+
+static void
+argv_add(char ***v, size_t *n, size_t *cap, char *s)
+{
+	if (*n + 2 > *cap) {
+		size_t ncap = *cap ? *cap * 2 : 32;
+		char **nv = reallocarray(*v, ncap, sizeof(**v));
+		if (nv == NULL) {
+			diag_errorx("out of memory building the runtime argv");
+			_exit(1);
+		}
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+}
+
+static void
+argv_addv(char ***v, size_t *n, size_t *cap, const struct mon_strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		argv_add(v, n, cap, sv->v[i]);
+}
+
+/* spec 4.1, the create form. */
+static char **
+runtime_argv(const struct mon *m)
+{
+	const struct mon_opts *o = m->o;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+
+	argv_add(&v, &n, &cap, o->runtime);
+	if (o->systemd_cgroup)
+		argv_add(&v, &n, &cap, "--systemd-cgroup");
+	argv_addv(&v, &n, &cap, &o->runtime_args);
+	argv_add(&v, &n, &cap, "create");
+	argv_add(&v, &n, &cap, "--bundle");
+	argv_add(&v, &n, &cap, o->bundle_path);
+	argv_add(&v, &n, &cap, "--pid-file");
+	argv_add(&v, &n, &cap, o->pidfile_path);
+	if (o->no_pivot)
+		argv_add(&v, &n, &cap, "--no-pivot");
+	if (o->no_new_keyring)
+		argv_add(&v, &n, &cap, "--no-new-keyring");
+	argv_addv(&v, &n, &cap, &o->runtime_opts);
+	argv_add(&v, &n, &cap, o->cid);
+	return v;
+}
+
+static void
+trace_argv(char **v)
+{
+	char line[DIAG_TEXT_MAX];
+	size_t off = 0;
+
+	if (!diag_enabled(DIAG_TRACE))
+		return;
+	for (; *v != NULL && off < sizeof(line); v++) {
+		int n = snprintf(line + off, sizeof(line) - off, "%s ", *v);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	diag_trace("calling runtime args: %s", line);
+}
+
+/* Writes a message to the child's stderr (the stderr pipe) and exits. */
+static VIGIL_NORETURN void
+child_die(const char *what, const char *detail)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "%s%s\n", what, detail);
+
+	if (n > 0)
+		VIGIL_IGNORE(io_write_all(STDERR_FILENO, buf, (size_t)n));
+	_exit(1);
+}
+
+/* spec 4.2 step 4. */
+static void
+child_listen_pid(const struct mon *m)
+{
+	const char *s = getenv("LISTEN_PID");
+	char shown[MON_LISTEN_PID_SHOWN + 1], buf[32];
+	int64_t v;
+
+	if (s == NULL)
+		return;
+	if (num_parse(s, 10, 1, INT32_MAX, &v) < 0) {
+		(void)snprintf(shown, sizeof(shown), "%s", s);
+		child_die("Invalid LISTEN_PID ", shown);
+	}
+	if (!m->o->replace_listen_pid && v != m->self)
+		return;
+	(void)snprintf(buf, sizeof(buf), "%d", (int)getpid());
+	if (setenv("LISTEN_PID", buf, 1) < 0)
+		child_die("Failed to set LISTEN_PID", "");
+}
+
+static void
+child_stdio(const struct mon *m)
+{
+	if (m->o->passthrough)
+		return;
+	if (dup2(m->devnull, STDIN_FILENO) < 0 ||
+	    dup2(m->out_w, STDOUT_FILENO) < 0 ||
+	    dup2(m->err_w, STDERR_FILENO) < 0)
+		_exit(127);
+	/* spec 4.2 step 3: any container user may reopen /dev/stdout */
+	(void)fchmod(STDOUT_FILENO, 0777); /* EINVAL on some pipes: ignored */
+	(void)fchmod(STDERR_FILENO, 0777);
+}
+
+static VIGIL_NORETURN void
+runtime_child(const struct mon *m, char **argv, const sigset_t *mask)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* spec 4.2 step 1 */
+	for (int s = 1; s < NSIG; s++) {
+		if (s == SIGKILL || s == SIGSTOP)
+			continue;
+		/* spec 11: the runtime starts with SIGPIPE ignored */
+		sa.sa_handler = s == SIGPIPE ? SIG_IGN : SIG_DFL;
+		(void)sigaction(s, &sa, NULL); /* invalid numbers: skipped */
+	}
+	child_stdio(m);
+	child_listen_pid(m);
+	mon_oom_restore(m);
+	(void)sigprocmask(SIG_SETMASK, mask, NULL);
+	execv(argv[0], argv);
+	_exit(127); /* spec 4.2 step 7 */
+}
+
+/*
+ * spec 3.1 step 13, 4.2: fork with every signal blocked, so the child
+ * runs no handler of ours; the child restores the original mask.
+ */
+int
+mon_runtime_spawn(struct mon *m)
+{
+	char **argv = runtime_argv(m);
+	sigset_t all, old;
+	pid_t pid;
+
+	trace_argv(argv);
+	(void)sigfillset(&all);
+	(void)sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid == 0)
+		runtime_child(m, argv, &old);
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	free(argv);
+	if (pid < 0)
+		return -1;
+	m->runtime_pid = pid;
+	if (!m->o->passthrough) {
+		/* the container holds the write ends; EOF when it is gone */
+		(void)close(m->out_w);
+		(void)close(m->err_w);
+		m->out_w = m->err_w = -1;
+	}
+	return 0;
+}
+
+/*
+ * spec 4.3, architecture.md: one non-blocking read of at most 8191 bytes,
+ * copied, never interpreted (the sync record escapes it).
+ */
+size_t
+mon_runtime_stderr(struct mon *m, char *buf, size_t cap)
+{
+	ssize_t n;
+
+	if (m->err_r < 0 || cap == 0)
+		return 0;
+	if (cap > MON_RUNTIME_STDERR_MAX)
+		cap = MON_RUNTIME_STDERR_MAX;
+	n = io_read(m->err_r, buf, cap);
+	return n > 0 ? (size_t)n : 0;
+}
