@@ -130,6 +130,7 @@ int mon_write_atomic(int dirfd, const char *name, const char *data,
     size_t len, mode_t mode) VIGIL_MUST_CHECK;
 int mon_write_atomic_path(const char *path, const char *data, size_t len,
     mode_t mode) VIGIL_MUST_CHECK;
+int mon_pidfile_parse(const char *, size_t, pid_t *) VIGIL_MUST_CHECK;
 int mon_pidfile_read(const char *path, pid_t *pid, char *why, size_t whylen)
     VIGIL_MUST_CHECK;
 void mon_exit_files(struct mon *);

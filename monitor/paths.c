@@ -233,15 +233,40 @@ mon_write_atomic_path(const char *path, const char *data, size_t len,
 }
 
 /*
- * spec 4.4, decision for vigil, security 48: the whole file must be one
- * pid > 0 (white space around it allowed); a link, an empty file, `0`,
- * `-5`, `12abc` or an overflow are failures, never a wait on pid 0.
+ * spec 4.4, decision for vigil, security 48: the whole text must be one
+ * pid > 0 (white space around it allowed); an empty file, `0`, `-5`,
+ * `12abc` or an overflow are failures, never a wait on pid 0.
  */
+int
+mon_pidfile_parse(const char *buf, size_t len, pid_t *pid)
+{
+	char s[MON_PIDFILE_MAX + 1];
+	size_t a = 0, b = len;
+	int64_t v;
+
+	while (a < b && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\n'))
+		a++;
+	while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\t' ||
+	    buf[b - 1] == '\n'))
+		b--;
+	if (b - a == 0 || b - a > MON_PIDFILE_MAX || buf[a] < '0' ||
+	    buf[a] > '9' || memchr(buf + a, '\0', b - a) != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(s, buf + a, b - a);
+	s[b - a] = '\0';
+	if (num_parse(s, 10, 1, INT32_MAX, &v) < 0)
+		return -1;
+	*pid = (pid_t)v;
+	return 0;
+}
+
+/* Reads the runtime's pid file, never through a link (security 48). */
 int
 mon_pidfile_read(const char *path, pid_t *pid, char *why, size_t whylen)
 {
-	char buf[MON_PIDFILE_MAX + 1], *s, *e;
-	int64_t v;
+	char buf[MON_PIDFILE_MAX + 1];
 	ssize_t n;
 	int fd;
 
@@ -256,19 +281,10 @@ mon_pidfile_read(const char *path, pid_t *pid, char *why, size_t whylen)
 	(void)close(fd); /* read-only */
 	if (n < 0)
 		return -1;
-	buf[n < MON_PIDFILE_MAX ? n : MON_PIDFILE_MAX] = '\0';
-	for (s = buf; *s == ' ' || *s == '\t' || *s == '\n'; s++)
-		;
-	for (e = s + strlen(s); e > s && (e[-1] == '\n' || e[-1] == ' ' ||
-	    e[-1] == '\t'); e--)
-		;
-	*e = '\0';
-	if (n > MON_PIDFILE_MAX || *s == '+' || *s == '-' ||
-	    num_parse(s, 10, 1, INT32_MAX, &v) < 0) {
+	if (mon_pidfile_parse(buf, (size_t)n, pid) < 0) {
 		(void)snprintf(why, whylen, "%s holds no valid pid", path);
 		return -1;
 	}
-	*pid = (pid_t)v;
 	return 0;
 }
 
