@@ -14,7 +14,10 @@
 #include "common/compiler.h"
 #include "common/diag.h"
 
-/* A repeatable option's values, in command-line order. */
+/*
+ * A repeatable option's values, in command-line order. The array is
+ * malloc'd and NULL-terminated (v[n] == NULL); its strings point into argv.
+ */
 struct mon_strv {
 	char **v;
 	size_t n;
@@ -44,6 +47,7 @@ struct mon_opts {
 	struct mon_strv log_paths;
 	int64_t log_size_max;	     /* default -1 */
 	int64_t log_global_size_max; /* default -1 */
+	bool log_global_size_max_set;
 	char *log_tag;
 	struct mon_strv log_labels;
 	bool no_container_partial_message;
@@ -80,7 +84,7 @@ struct mon_opts {
 	char *cwd;		  /* getcwd() at startup (malloc'd) */
 	char *bundle_path;	  /* --bundle, or cwd for create/restore */
 	char *pidfile_path;	  /* --container-pidfile or <cwd>/pidfile-<cid> */
-	char *k8s_path;		  /* last k8s-file path, or NULL */
+	char *k8s_path;		  /* last k8s-file path, or NULL (malloc'd) */
 	bool journald;		  /* some -l selected journald */
 	bool passthrough;	  /* some -l selected passthrough */
 	bool partial_msg_warning; /* check 23 fired: print the warning */
@@ -88,11 +92,13 @@ struct mon_opts {
 
 /* Sets every default of spec 1.2. */
 void mon_opts_init(struct mon_opts *);
+/* Frees the lists' arrays and the derived strings; argv stays untouched. */
 void mon_opts_free(struct mon_opts *);
 
 /*
  * GLib-compatible parse of argv (spec 1.1). On failure returns -1 and puts
  * the whole line in msg: "conmon: option parsing failed: <reason>".
+ * Like GLib, -h, -? and --help stop the parse at once and set help.
  */
 int mon_opts_parse(struct mon_opts *, int argc, char **argv, char *msg,
     size_t msglen) VIGIL_MUST_CHECK;
