@@ -44,4 +44,11 @@ int sandbox_drop(const struct sandbox_conf *, int *chan_out, char *err,
 int sandbox_seccomp(const char *role, int chan_fd, char *err, size_t errlen)
     VIGIL_MUST_CHECK;
 
+/*
+ * sandbox_seccomp() with a profile text instead of a role's embedded one:
+ * for tests, which load a small allowlist of their own.
+ */
+int sandbox_seccomp_text(const char *text, int chan_fd, char *err,
+    size_t errlen) VIGIL_MUST_CHECK;
+
 #endif

@@ -235,6 +235,10 @@ chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 		if (rc < 0) {
 			if (errno == EAGAIN)
 				return;
+			/* a child that died with unread messages: ECONNRESET
+			 * first, then what it sent (its TRAP report) */
+			if (errno == ECONNRESET)
+				continue;
 			kill_child(m, errno == EPROTO ? why : strerror(errno));
 			chan_closed(m);
 			return;
