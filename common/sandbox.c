@@ -22,6 +22,7 @@
 #include <seccomp.h>
 
 #include "common/chan.h"
+#include "common/diag.h"
 #include "common/io.h"
 #include "common/profile.h"
 #include "common/sandbox.h"
@@ -282,10 +283,14 @@ sandbox_rlimits(unsigned nofile)
 		return -1;
 	}
 	if (sandbox_rlimit(RLIMIT_CORE, 0) < 0 ||
-	    sandbox_rlimit(RLIMIT_NPROC, 0) < 0 ||
-	    sandbox_rlimit(RLIMIT_NOFILE, nofile) < 0)
+	    sandbox_rlimit(RLIMIT_NPROC, 0) < 0)
 		return -1;
+#ifdef VIGIL_VALGRIND
+	/* valgrind keeps fds of its own above the limit and refuses it */
 	return 0;
+#else
+	return sandbox_rlimit(RLIMIT_NOFILE, nofile);
+#endif
 }
 
 int
@@ -434,5 +439,16 @@ sandbox_seccomp(const char *role, int chan_fd, char *err, size_t errlen)
 		errno = ENOENT;
 		return -1;
 	}
+#ifdef VIGIL_VALGRIND
+	/*
+	 * VALGRIND=1 test builds only (make install refuses them): valgrind
+	 * cannot run a seccomp filter, so the child skips step 6 and says so.
+	 * The filter is tested by every other build.
+	 */
+	(void)chan_fd;
+	diag_warnx("%s: VALGRIND=1 build: seccomp filter not loaded", role);
+	return 0;
+#else
 	return sandbox_seccomp_text(text, chan_fd, err, errlen);
+#endif
 }

@@ -106,8 +106,12 @@ setup(struct logger *l, const struct role_conf *rc)
 	diag_set_child(diag_to_reaper);
 	tzset(); /* spec 9.2: the time zone is read once, before the sandbox */
 	(void)snprintf(title, sizeof(title), "conmon: logger %s", rc->short_id);
-	if (sandbox_drop(&sc, &l->chan, err, sizeof(err)) < 0)
+	l->chan = -1;
+	if (sandbox_drop(&sc, &l->chan, err, sizeof(err)) < 0) {
+		if (l->chan >= 0)
+			diag_chan = l->chan; /* moved before the failing step */
 		fatalx("logger sandbox: %s", err);
+	}
 	diag_chan = l->chan;
 	l->rbuf = malloc(LOG_READ_MAX);
 	l->obuf = malloc(LOG_OUT_MAX);

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Turns the seccomp profile texts into a C file, so the binary carries the
 # audited text itself. Usage: embed.sh "EXTRA" PROFILE...
-# EXTRA (may be empty) is appended to every role's text: a test build's
-# documented additions (tests/sanitize.seccomp), never a release build's.
+# EXTRA (a space-separated list, may be empty) is appended to every role's
+# text: a test build's documented additions (tests/sanitize.seccomp),
+# never a release build's.
 set -eu
 extra=$1
 shift
@@ -17,7 +18,7 @@ for f in "$@"; do
 	role=$(basename "$f")
 	echo "	{ \"$role\","
 	escape "$f"
-	if [ -n "$extra" ]; then escape "$extra"; fi
+	for e in $extra; do escape "$e"; done
 	echo '	},'
 done
 echo '	{ NULL, NULL },'
