@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/compiler.h"
+
 /* Bumped whenever a type or payload changes; sent in HELLO. */
 #define CHAN_VERSION 1
 
@@ -119,5 +121,15 @@ extern const struct chan_spec chan_specs[CHAN_TYPE_MAX];
 
 /* The spec of a type, or NULL when the type is unknown. */
 const struct chan_spec *chan_spec_of(unsigned type);
+
+/*
+ * The field checks of a decoded payload (security 33): ids and streams in
+ * range, known level, protocol version, zero padding. Handlers call it
+ * after their state check. 0, or -1 with EPROTO and *why (static text).
+ * HELLO's role is checked against the set of children only; the handler
+ * compares it with the peer it expects.
+ */
+int chan_msg_check(unsigned type, const void *payload, size_t len,
+    const char **why) VIGIL_MUST_CHECK;
 
 #endif

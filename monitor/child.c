@@ -246,6 +246,12 @@ chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 		/* the logger is sent nothing it could answer with an fd */
 		if (msg.fd >= 0)
 			(void)close(msg.fd);
+		/* security 33: field values, before any handler sees them */
+		if (chan_msg_check(msg.type, msg.u.raw, msg.len, &why) < 0) {
+			kill_child(m, why);
+			chan_closed(m);
+			return;
+		}
 		if (logger_handlers[msg.type] == NULL ||
 		    logger_handlers[msg.type](m, &msg) < 0) {
 			char what_s[64];

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * common/chan.c: the channel codec, the only code that calls sendmsg or
+ * recvmsg on a channel. chan_send() is async-signal-safe (the SIGSYS
+ * reporter calls it): it never allocates or prints. Never trusts a datagram.
+ */
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/chan.h"
+
+/*
+ * Fds seen per received datagram. One is the most any type carries; room
+ * for more lets us see and close extra fds (security 32). Beyond this the
+ * kernel sets MSG_CTRUNC and discards the rest itself.
+ */
+#define CHAN_RECV_FDS 4
+
+/* A datagram one byte over the largest valid one comes back MSG_TRUNC. */
+#define CHAN_RECV_MAX (CHAN_MSG_MAX + 1)
+
+int
+chan_pair(int sv[2])
+{
+	return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
+}
+
+/* A sender's bug, refused before anything reaches the wire. */
+static int
+chan_send_check(unsigned type, const void *payload, size_t len, int fd)
+{
+	const struct chan_spec *spec;
+	unsigned nfds = fd >= 0 ? 1 : 0;
+
+	spec = chan_spec_of(type);
+	if (spec == NULL || len < spec->min_len || len > spec->max_len ||
+	    (len > 0 && payload == NULL) || nfds != spec->fds) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Header and payload go out as two iovecs of one sendmsg, so one datagram
+ * without a payload-sized frame: the SIGSYS handler may run on a small
+ * alternate stack.
+ */
+int
+chan_send(int sock, unsigned type, const void *payload, size_t len, int fd)
+{
+	struct chan_hdr hdr;
+	struct iovec iov[2];
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	union {
+		struct cmsghdr align;
+		unsigned char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	ssize_t n;
+
+	if (chan_send_check(type, payload, len, fd) == -1)
+		return -1;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = (uint16_t)type;
+	hdr.len = (uint32_t)len;
+	iov[0].iov_base = &hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)(uintptr_t)payload;
+	iov[1].iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = len > 0 ? 2 : 1;
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	do {
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	/* SOCK_SEQPACKET sends a whole datagram or fails: this is odd */
+	if ((size_t)n != sizeof(hdr) + len) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+chan_close_fds(const int *fds, size_t nfds)
+{
+	for (size_t i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			(void)close(fds[i]); /* refused: gone either way */
+}
+
+static int
+chan_reject(const int *fds, size_t nfds, bool close_fds, const char *what,
+    const char **why)
+{
+	if (close_fds)
+		chan_close_fds(fds, nfds);
+	if (why != NULL)
+		*why = what;
+	errno = EPROTO;
+	return -1;
+}
+
+/* The checks of style.md, in order; NULL when the datagram is valid. */
+static const char *
+chan_check(const unsigned char *buf, size_t n, int msg_flags, size_t nfds,
+    unsigned peer)
+{
+	const struct chan_spec *spec;
+	struct chan_hdr hdr;
+
+	if ((msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0)
+		return "truncated";
+	if (n < sizeof(hdr))
+		return "short header";
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.len != n - sizeof(hdr))
+		return "length mismatch";
+	if (hdr.flags != 0)
+		return "bad flags";
+	if ((spec = chan_spec_of(hdr.type)) == NULL)
+		return "unknown type";
+	/* peer is one role; a set of roles must all be allowed */
+	if (peer == 0 || (spec->from & peer) != peer)
+		return "type not allowed from this peer";
+	if (hdr.len < spec->min_len || hdr.len > spec->max_len ||
+	    hdr.len > CHAN_PAYLOAD_MAX)
+		return "bad payload length";
+	if (nfds != spec->fds)
+		return "wrong fd count";
+	return NULL;
+}
+
+int
+chan_decode(const void *buf, size_t n, int msg_flags, const int *fds,
+    size_t nfds, unsigned peer, bool close_fds, struct chan_msg *m,
+    const char **why)
+{
+	const unsigned char *p = buf;
+	const char *bad;
+	struct chan_hdr hdr;
+
+	bad = chan_check(p, n, msg_flags, nfds, peer);
+	if (bad != NULL)
+		return chan_reject(fds, nfds, close_fds, bad, why);
+	memcpy(&hdr, p, sizeof(hdr));
+	m->type = hdr.type;
+	m->len = hdr.len;
+	memcpy(m->u.raw, p + sizeof(hdr), hdr.len);
+	m->fd = nfds == 1 ? fds[0] : -1;
+	return 0;
+}
+
+/*
+ * Collects the fds of every SCM_RIGHTS message into fds (at most
+ * CHAN_RECV_FDS, which the control buffer's size guarantees; any beyond
+ * are closed here). Returns their count.
+ */
+static size_t
+chan_collect_fds(struct msghdr *mh, int *fds)
+{
+	const unsigned char *end, *data;
+	struct cmsghdr *cm;
+	size_t nfds = 0, k, i, room;
+	int fd;
+
+	end = (const unsigned char *)mh->msg_control + mh->msg_controllen;
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET ||
+		    cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		data = CMSG_DATA(cm);
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		/* never read past what the kernel filled in */
+		room = end > data ? (size_t)(end - data) : 0;
+		if (k > room / sizeof(int))
+			k = room / sizeof(int);
+		for (i = 0; i < k; i++) {
+			memcpy(&fd, data + i * sizeof(int), sizeof(fd));
+			/* more cannot fit the buffer; never keep one anyway */
+			if (nfds < CHAN_RECV_FDS)
+				fds[nfds++] = fd;
+			else
+				(void)close(fd);
+		}
+	}
+	return nfds;
+}
+
+int
+chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
+{
+	unsigned char buf[CHAN_RECV_MAX];
+	union {
+		struct cmsghdr align;
+		unsigned char buf[CMSG_SPACE(CHAN_RECV_FDS * sizeof(int))];
+	} ctl;
+	int fds[CHAN_RECV_FDS];
+	struct iovec iov;
+	struct msghdr mh;
+	size_t nfds;
+	ssize_t n;
+	int rc;
+
+	iov.iov_base = buf;
+	iov.iov_len = sizeof(buf);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	do {
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	nfds = chan_collect_fds(&mh, fds);
+	/* end of file; an empty datagram without fds reads the same */
+	if (n == 0 && nfds == 0 && (mh.msg_flags & MSG_CTRUNC) == 0)
+		return 0;
+	rc = chan_decode(
+	    buf, (size_t)n, mh.msg_flags, fds, nfds, peer, true, m, why);
+	return rc == 0 ? 1 : -1;
+}

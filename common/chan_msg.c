@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * common/chan_msg.c: the table of every channel message type (who may send
+ * it, its fd count, its payload bounds) and the per-type field checks.
+ * Never touches a socket; chan.c consults the table before any handler.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "common/diag.h"
+#include "common/chan_msg.h"
+
+/* style.md "Channel messages, declared once"; security 30-32 */
+/* clang-format off */
+const struct chan_spec chan_specs[CHAN_TYPE_MAX] = {
+	/* type		     name		from		fds */
+	[CHAN_HELLO]	   = { "HELLO",		CHAN_CHILD,	0,
+	    CHAN_SIZE(struct chan_hello) },
+	[CHAN_DIAG]	   = { "DIAG",		CHAN_CHILD,	0,
+	    CHAN_RANGE(2, CHAN_DIAG_MAX) },
+	[CHAN_TRAP]	   = { "TRAP",		CHAN_CHILD,	0,
+	    CHAN_SIZE(struct chan_trap) },
+	[CHAN_LOG_SINK]	   = { "LOG_SINK",	CHAN_REAPER,	1,
+	    CHAN_SIZE(struct chan_log_sink) },
+	[CHAN_LOG_SOURCE]  = { "LOG_SOURCE",	CHAN_REAPER,	1,
+	    CHAN_SIZE(struct chan_log_source) },
+	[CHAN_LOG_REOPEN]  = { "LOG_REOPEN",	CHAN_LOGGER,	0,
+	    CHAN_SIZE(struct chan_log_reopen) },
+	[CHAN_LOG_DRAIN]   = { "LOG_DRAIN",	CHAN_REAPER,	0,
+	    CHAN_RANGE(0, 0) },
+	[CHAN_LOG_DRAINED] = { "LOG_DRAINED",	CHAN_LOGGER,	0,
+	    CHAN_SIZE(struct chan_log_drained) },
+};
+/* clang-format on */
+
+/* The decoder copies a payload into chan_msg.u.raw: no bound may exceed it. */
+_Static_assert(CHAN_DIAG_MAX <= CHAN_PAYLOAD_MAX, "DIAG bound");
+
+const struct chan_spec *
+chan_spec_of(unsigned type)
+{
+	if (type == CHAN_NONE || type >= CHAN_TYPE_MAX)
+		return NULL;
+	if (chan_specs[type].name == NULL)
+		return NULL;
+	return &chan_specs[type];
+}
+
+static const char *
+chan_check_hello(const void *p)
+{
+	struct chan_hello h;
+
+	memcpy(&h, p, sizeof(h));
+	if (h.role != CHAN_LOGGER && h.role != CHAN_BROKER)
+		return "bad role";
+	if (h.version != CHAN_VERSION)
+		return "bad protocol version";
+	if (h.pid <= 0)
+		return "bad pid";
+	if (h.pad != 0)
+		return "nonzero padding";
+	return NULL;
+}
+
+static const char *
+chan_check_diag(const void *p)
+{
+	const unsigned char *level = p;
+
+	/* security 33: the text itself is escaped and cut by the printer */
+	if (*level >= DIAG_LEVEL_MAX)
+		return "bad diagnostic level";
+	return NULL;
+}
+
+static const char *
+chan_check_log_sink(const void *p)
+{
+	struct chan_log_sink s;
+
+	memcpy(&s, p, sizeof(s));
+	if (s.sink >= CHAN_SINK_MAX)
+		return "bad sink id";
+	if (s.counted < 0)
+		return "bad byte count";
+	if (s.pad != 0)
+		return "nonzero padding";
+	return NULL;
+}
+
+static const char *
+chan_check_log_source(const void *p)
+{
+	struct chan_log_source s;
+
+	memcpy(&s, p, sizeof(s));
+	if (s.stream != CHAN_STREAM_STDOUT && s.stream != CHAN_STREAM_STDERR)
+		return "bad stream";
+	if (s.pad != 0)
+		return "nonzero padding";
+	return NULL;
+}
+
+static const char *
+chan_check_log_reopen(const void *p)
+{
+	struct chan_log_reopen r;
+
+	memcpy(&r, p, sizeof(r));
+	if (r.sink >= CHAN_SINK_MAX)
+		return "bad sink id";
+	if (r.pad != 0)
+		return "nonzero padding";
+	return NULL;
+}
+
+static const char *
+chan_check_log_drained(const void *p)
+{
+	struct chan_log_drained d;
+
+	memcpy(&d, p, sizeof(d));
+	if (d.sync_errno < 0)
+		return "bad errno";
+	if (d.pad != 0)
+		return "nonzero padding";
+	return NULL;
+}
+
+static const char *
+chan_check_fields(unsigned type, const void *payload)
+{
+	switch (type) {
+	case CHAN_HELLO:
+		return chan_check_hello(payload);
+	case CHAN_DIAG:
+		return chan_check_diag(payload);
+	case CHAN_LOG_SINK:
+		return chan_check_log_sink(payload);
+	case CHAN_LOG_SOURCE:
+		return chan_check_log_source(payload);
+	case CHAN_LOG_REOPEN:
+		return chan_check_log_reopen(payload);
+	case CHAN_LOG_DRAINED:
+		return chan_check_log_drained(payload);
+	default:
+		/* TRAP: any number is worth reporting; LOG_DRAIN: no payload */
+		return NULL;
+	}
+}
+
+int
+chan_msg_check(unsigned type, const void *payload, size_t len, const char **why)
+{
+	const struct chan_spec *spec;
+	const char *bad;
+
+	if ((spec = chan_spec_of(type)) == NULL)
+		bad = "unknown type";
+	else if (len < spec->min_len || len > spec->max_len)
+		bad = "bad payload length";
+	else if (len > 0 && payload == NULL)
+		bad = "no payload";
+	else
+		bad = chan_check_fields(type, payload);
+	if (bad == NULL)
+		return 0;
+	if (why != NULL)
+		*why = bad;
+	errno = EPROTO;
+	return -1;
+}
