@@ -1,0 +1,1026 @@
+# SPDX-License-Identifier: Apache-2.0
+"""
+tests/integration/harness.py: drives a monitor (conmon or vigil) the way a
+container manager does, with real runc and a busybox rootfs. Python 3
+standard library only. Never touches the machine's /run/runc or
+/var/run/crio: every test gets a private runc root (--runtime-arg --root)
+and socket directory (--socket-dir-path, when the monitor accepts it; see
+accepts_socket_dir()).
+
+A test is a function test_<name>() in a tests/integration/test_*.py file:
+
+    def test_exit_code_3():
+        with Case() as c:
+            c.bundle(["/bin/sh", "-c", "exit 3"])
+            c.start()
+            c.runc_start()
+            assert c.wait_exit() == "3"
+
+Case() cleans up (runc delete -f, kill every process it started or that
+mentions its directory) even when the test fails.
+"""
+
+import ctypes
+import ctypes.util
+import fcntl
+import hashlib
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+CONMON = os.path.abspath(os.environ.get("CONMON") or
+                         os.path.join(REPO, "build", "conmon"))
+RUNC = os.environ.get("RUNC") or shutil.which("runc") or "/usr/sbin/runc"
+BUSYBOX = os.environ.get("BUSYBOX") or "/bin/busybox"
+ROOTFS = os.path.join(REPO, "build", "test-rootfs")
+FAKE_RUNTIME = os.path.join(HERE, "fake-runtime")
+
+# Default deadlines (seconds). Generous: they only bound a hang, they are
+# never a synchronisation device.
+DEADLINE = float(os.environ.get("VIGIL_IT_DEADLINE", "20"))
+POLL = 0.01
+
+K8S_RE = re.compile(rb"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}[+-]\d\d:\d\d) "
+                    rb"(stdout|stderr) ([FP]) (.*)$", re.S)
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here (reason in the message)."""
+
+
+# --------------------------------------------------------------------------
+# Which monitor is under test
+
+_version_cache = None
+
+
+def conmon_version():
+    """(stdout, stderr, status) of `$CONMON --version`, cached."""
+    global _version_cache
+    if _version_cache is None:
+        try:
+            p = subprocess.run([CONMON, "--version"], capture_output=True,
+                               timeout=10)
+            _version_cache = (p.stdout.decode(errors="replace"),
+                              p.stderr.decode(errors="replace"),
+                              p.returncode)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            _version_cache = ("", str(e), -1)
+    return _version_cache
+
+
+def is_reference():
+    """True when CONMON is Debian's conmon 2.1.6 (tests marked ref_differs
+    are skipped for it). VIGIL_IT_REFERENCE=0/1 overrides the detection."""
+    forced = os.environ.get("VIGIL_IT_REFERENCE")
+    if forced in ("0", "1"):
+        return forced == "1"
+    return conmon_version()[0].startswith("conmon version 2.1.6")
+
+
+def accepts_socket_dir():
+    """Whether the monitor accepts --socket-dir-path. Managers pass it
+    (podman always) and it keeps the attach symlink out of the machine's
+    /var/run/crio, so the tests pass it whenever the monitor takes it; a
+    vigil build without attach support refuses it ("not supported yet").
+    Probed once with a --sync run whose runtime is a directory (fails at
+    once, touches only a temporary directory); VIGIL_IT_SOCKET_DIR=0/1
+    overrides (the runner sets it for its test processes)."""
+    forced = os.environ.get("VIGIL_IT_SOCKET_DIR")
+    if forced in ("0", "1"):
+        return forced == "1"
+    d = tempfile.mkdtemp(prefix="vit-probe.")
+    try:
+        os.mkdir(os.path.join(d, "rt"))
+        os.mkdir(os.path.join(d, "sock"))
+        p = run_conmon(["-c", "vit-probe", "-u", "vit-probe",
+                        "-r", os.path.join(d, "rt"), "-b", d,
+                        "-p", os.path.join(d, "pid"), "-l", "none",
+                        "--socket-dir-path", os.path.join(d, "sock"),
+                        "--sync"], cwd=d)
+        ok = "--socket-dir-path is not supported" not in p.stderr
+    except (OSError, subprocess.TimeoutExpired):
+        ok = True
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    os.environ["VIGIL_IT_SOCKET_DIR"] = "1" if ok else "0"
+    return ok
+
+
+def ref_differs(reason):
+    """Decorator: the test checks behaviour that conmon 2.1.6 legitimately
+    lacks (spec 16 or a vigil decision); skipped for the reference only."""
+    def mark(fn):
+        fn.ref_differs = reason
+        return fn
+    return mark
+
+
+def timeout(seconds):
+    """Decorator: a per-test time limit other than the runner's default."""
+    def mark(fn):
+        fn.timeout = seconds
+        return fn
+    return mark
+
+
+# --------------------------------------------------------------------------
+# Polling with deadlines
+
+def wait_for(pred, timeout=DEADLINE, what="condition", interval=POLL):
+    """Poll pred() until it returns a true value; return that value.
+    Fails the test with `what` after `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise AssertionError("timed out after %.1f s waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+def holds_for(pred, seconds, what="condition", interval=POLL):
+    """Assert pred() stays true for `seconds` (used only to check that
+    something does NOT happen, e.g. a daemon that must survive a signal)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if not pred():
+            raise AssertionError("%s stopped holding" % what)
+        time.sleep(interval)
+
+
+def wait_file(path, timeout=DEADLINE):
+    wait_for(lambda: os.path.lexists(path), timeout, "file %s" % path)
+    return path
+
+
+def read_file(path, mode="r"):
+    with open(path, mode) as f:
+        return f.read()
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------
+# inotify through ctypes (libc), for the ordering tests
+
+IN_CREATE = 0x100
+IN_MOVED_TO = 0x80
+IN_CLOSE_WRITE = 0x8
+IN_NONBLOCK = 0o4000
+IN_CLOEXEC = 0o2000000
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6",
+                    use_errno=True)
+
+
+class Inotify:
+    """A directory watch. wait(name, mask) returns when an event with that
+    name and one of the mask bits has been read (or fails at the deadline).
+    Events are read as they come, so a watch set up before the action
+    sees exactly when the entry appeared."""
+
+    def __init__(self, directory, mask=IN_CREATE | IN_MOVED_TO):
+        self.fd = _libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+        if self.fd < 0:
+            e = ctypes.get_errno()
+            raise OSError(e, "inotify_init1: " + os.strerror(e))
+        wd = _libc.inotify_add_watch(self.fd, os.fsencode(directory),
+                                     mask)
+        if wd < 0:
+            e = ctypes.get_errno()
+            os.close(self.fd)
+            raise OSError(e, "inotify_add_watch: " + os.strerror(e))
+        self.events = []
+
+    def _read(self, timeout):
+        r, _, _ = select.select([self.fd], [], [], max(timeout, 0))
+        if not r:
+            return
+        try:
+            buf = os.read(self.fd, 65536)
+        except BlockingIOError:
+            return
+        off = 0
+        while off + 16 <= len(buf):
+            _wd, mask, _cookie, ln = struct.unpack_from("iIII", buf, off)
+            name = buf[off + 16:off + 16 + ln].rstrip(b"\0")
+            self.events.append((mask, os.fsdecode(name)))
+            off += 16 + ln
+
+    def wait(self, name, mask=IN_CREATE | IN_MOVED_TO, timeout=DEADLINE):
+        end = time.monotonic() + timeout
+        while True:
+            for m, n in self.events:
+                if n == name and m & mask:
+                    return m
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError("inotify: no event for %r within "
+                                     "%.1f s (saw %r)" %
+                                     (name, timeout, self.events))
+            self._read(min(left, 0.5))
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+# --------------------------------------------------------------------------
+# /proc helpers
+
+def proc_status(pid):
+    """/proc/<pid>/status as a dict of str -> str (None if gone)."""
+    try:
+        text = read_file("/proc/%d/status" % pid)
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    d = {}
+    for line in text.splitlines():
+        k, _, v = line.partition(":")
+        d[k] = v.strip()
+    return d
+
+
+def proc_stat(pid):
+    """(state, ppid, pgrp) from /proc/<pid>/stat, or None."""
+    try:
+        s = read_file("/proc/%d/stat" % pid)
+    except OSError:
+        return None
+    rest = s[s.rindex(")") + 2:].split()
+    return rest[0], int(rest[1]), int(rest[2])
+
+
+def proc_cmdline(pid):
+    try:
+        raw = read_file("/proc/%d/cmdline" % pid, "rb")
+    except OSError:
+        return None
+    return [os.fsdecode(a) for a in raw.split(b"\0")[:-1]] if raw else []
+
+
+def proc_cmdline_raw(pid):
+    try:
+        return read_file("/proc/%d/cmdline" % pid, "rb")
+    except OSError:
+        return b""
+
+
+def signal_handled(pid, sig):
+    """True if pid catches or blocks sig (/proc/<pid>/status SigCgt,
+    SigBlk): then a signal sent now reaches the program, not the default
+    action."""
+    st = proc_status(pid)
+    if not st:
+        return False
+    bit = 1 << (int(sig) - 1)
+    return bool((int(st["SigCgt"], 16) | int(st["SigBlk"], 16)) & bit)
+
+
+def can_lower_oom_score():
+    """Whether a process here may write -1000 to its oom_score_adj (needs
+    CAP_SYS_RESOURCE, which some sandboxes withhold even from root)."""
+    p = subprocess.run(["/bin/sh", "-c",
+                        "echo -1000 > /proc/self/oom_score_adj"],
+                       capture_output=True)
+    return p.returncode == 0
+
+
+def all_pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def alive(pid):
+    """True if pid exists and is not a zombie."""
+    st = proc_stat(pid)
+    return st is not None and st[0] not in ("Z", "X")
+
+
+def children(pid):
+    """Live children of pid, found through /proc/*/stat."""
+    out = []
+    for p in all_pids():
+        st = proc_stat(p)
+        if st and st[1] == pid and st[0] not in ("Z", "X"):
+            out.append(p)
+    return sorted(out)
+
+
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
+def proc_fds(pid):
+    """{fd: readlink target} of a process."""
+    d = "/proc/%d/fd" % pid
+    out = {}
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return out
+    for n in names:
+        try:
+            out[int(n)] = os.readlink(os.path.join(d, n))
+        except OSError:
+            pass
+    return out
+
+
+def procs_mentioning(needle, exclude=()):
+    """Pids (not us, not zombies) whose cmdline, cwd or cgroup mentions
+    needle: the processes a test left behind."""
+    me = os.getpid()
+    nb = os.fsencode(needle)
+    out = []
+    for p in all_pids():
+        if p == me or p in exclude:
+            continue
+        st = proc_stat(p)
+        if not st or st[0] in ("Z", "X"):
+            continue
+        hit = nb in proc_cmdline_raw(p)
+        if not hit:
+            try:
+                hit = needle in os.readlink("/proc/%d/cwd" % p)
+            except OSError:
+                pass
+        if not hit:
+            try:
+                hit = needle in read_file("/proc/%d/cgroup" % p)
+            except OSError:
+                pass
+        if hit:
+            out.append(p)
+    return out
+
+
+def kill_quietly(pid, sig=signal.SIGKILL):
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+# --------------------------------------------------------------------------
+# The busybox rootfs, built once and cached under build/test-rootfs
+
+def ensure_rootfs():
+    """Build build/test-rootfs if missing (lock-protected, atomic rename)."""
+    marker = os.path.join(ROOTFS, ".vigil-rootfs")
+    if os.path.exists(marker):
+        return ROOTFS
+    os.makedirs(os.path.dirname(ROOTFS), exist_ok=True)
+    with open(ROOTFS + ".lock", "w") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        if os.path.exists(marker):
+            return ROOTFS
+        if not os.access(BUSYBOX, os.X_OK):
+            raise Skip("no %s (apt-get install busybox-static)" % BUSYBOX)
+        tmp = tempfile.mkdtemp(prefix="test-rootfs.",
+                               dir=os.path.dirname(ROOTFS))
+        for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys",
+                  "dev", "tmp", "root", "run", "var"):
+            os.makedirs(os.path.join(tmp, d), exist_ok=True)
+        shutil.copy2(BUSYBOX, os.path.join(tmp, "bin", "busybox"))
+        os.chmod(os.path.join(tmp, "bin", "busybox"), 0o755)
+        # `busybox --list-full` names each applet with its directory;
+        # same result as `busybox --install -s`, without a chroot.
+        full = subprocess.run([BUSYBOX, "--list-full"], capture_output=True,
+                              text=True)
+        names = full.stdout.split() if full.returncode == 0 else [
+            "bin/" + n for n in subprocess.run(
+                [BUSYBOX, "--list"], capture_output=True,
+                text=True, check=True).stdout.split()]
+        for rel in names:
+            dst = os.path.join(tmp, rel)
+            if rel == "bin/busybox" or os.path.lexists(dst):
+                continue
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            os.symlink("/bin/busybox", dst)
+        with open(os.path.join(tmp, "etc", "passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\n"
+                    "nobody:x:65534:65534:nobody:/:/bin/false\n")
+        with open(os.path.join(tmp, "etc", "group"), "w") as f:
+            f.write("root:x:0:\nnogroup:x:65534:\n")
+        os.chmod(os.path.join(tmp, "tmp"), 0o1777)
+        os.chmod(tmp, 0o755)
+        with open(os.path.join(tmp, ".vigil-rootfs"), "w") as f:
+            f.write("busybox rootfs for tests/integration\n")
+        if os.path.lexists(ROOTFS):
+            shutil.rmtree(ROOTFS)
+        os.rename(tmp, ROOTFS)
+    return ROOTFS
+
+
+_spec_template = None
+
+
+def runc_spec_template():
+    """`runc spec` output, generated once per process."""
+    global _spec_template
+    if _spec_template is None:
+        d = tempfile.mkdtemp(prefix="vit-spec.")
+        try:
+            subprocess.run([RUNC, "spec", "--bundle", d], check=True,
+                           capture_output=True)
+            _spec_template = read_file(os.path.join(d, "config.json"))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    return json.loads(_spec_template)
+
+
+# --------------------------------------------------------------------------
+# k8s-file logs
+
+def parse_k8s(data):
+    """Parse k8s-file bytes into [(ts, stream, tag, content)], asserting the
+    spec 9.2 record format on every line."""
+    recs = []
+    if not data:
+        return recs
+    assert data.endswith(b"\n"), "log does not end in LF: %r" % data[-80:]
+    for i, line in enumerate(data[:-1].split(b"\n")):
+        m = K8S_RE.match(line)
+        assert m, "log line %d does not match the k8s-file format: %r" % (
+            i + 1, line[:200])
+        recs.append((m.group(1).decode(), m.group(2).decode(),
+                     m.group(3).decode(), m.group(4)))
+    return recs
+
+
+def read_k8s(path):
+    return parse_k8s(read_file(path, "rb"))
+
+
+def reconstruct(recs, stream=None):
+    """Container bytes from records: F -> content + LF, P -> content."""
+    out = []
+    for _ts, s, tag, content in recs:
+        if stream and s != stream:
+            continue
+        out.append(content)
+        if tag == "F":
+            out.append(b"\n")
+    return b"".join(out)
+
+
+def lines_of(recs, stream=None):
+    return reconstruct(recs, stream).decode(errors="replace").splitlines()
+
+
+# --------------------------------------------------------------------------
+# Spawning with exact fd numbers
+
+def _fd_mapper(fdmap):
+    """preexec_fn placing each source fd at its target number (targets are
+    not close-on-exec; Popen keeps them through pass_fds)."""
+    items = sorted(fdmap.items())
+
+    def run():
+        tmp = []
+        for target, src in items:
+            tmp.append((target, fcntl.fcntl(src, fcntl.F_DUPFD, 256)))
+        for target, t in tmp:
+            os.dup2(t, target, inheritable=True)
+            os.close(t)
+    return run
+
+
+def spawn(argv, fdmap=None, env=None, cwd=None, stdin=subprocess.DEVNULL,
+          stdout=None, stderr=None, umask=-1):
+    """Popen with the given {target_fd: source_fd} map."""
+    fdmap = fdmap or {}
+    return subprocess.Popen(argv, env=env, cwd=cwd, stdin=stdin,
+                            stdout=stdout, stderr=stderr,
+                            pass_fds=tuple(fdmap), close_fds=True,
+                            preexec_fn=_fd_mapper(fdmap) if fdmap else None,
+                            umask=umask)
+
+
+def run_conmon(args, timeout=10, env=None, cwd=None):
+    """Run the monitor to completion with nothing but args (for the
+    command-line tests). Returns CompletedProcess with text output."""
+    if env is None:
+        e = dict(os.environ)
+        for k in ("_OCI_SYNCPIPE", "_OCI_STARTPIPE", "_OCI_ATTACHPIPE"):
+            e.pop(k, None)
+    else:
+        e = dict(env)
+    return subprocess.run([CONMON] + list(args), capture_output=True,
+                          timeout=timeout, env=e, cwd=cwd, text=True,
+                          errors="replace", stdin=subprocess.DEVNULL)
+
+
+# --------------------------------------------------------------------------
+# A test case: directories, bundle, monitor, container, cleanup
+
+def _test_name():
+    n = os.environ.get("VIGIL_IT_TEST")
+    if n:
+        return n
+    f = sys._getframe(2)
+    while f:
+        if f.f_code.co_name.startswith("test_"):
+            return f.f_code.co_name
+        f = f.f_back
+    return "test_adhoc"
+
+
+class Monitor:
+    """One monitor invocation (the launcher process and the manager's
+    ends of the pipes)."""
+
+    def __init__(self, case, proc, sync, start, sync_kind, stdout_path,
+                 stderr_path):
+        self.case = case
+        self.proc = proc
+        self.sync = sync  # manager's end (socket or read fd)
+        self.start_end = start  # manager's end of the start pipe
+        self.sync_kind = sync_kind
+        self.stdout_path = stdout_path
+        self.stderr_path = stderr_path
+        self._pipe_buf = b""
+        self.status = None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def write_start(self, data=b"\0"):
+        """Release the monitor (spec 5.2: one byte, one record)."""
+        assert self.start_end is not None, "no start pipe"
+        try:
+            self.start_end.send(data)
+        except (BrokenPipeError, ConnectionResetError):
+            return False  # the monitor is gone already (a pre-fork error)
+        return True
+
+    def close_start(self):
+        if self.start_end is not None:
+            self.start_end.close()
+            self.start_end = None
+
+    def wait(self, timeout=DEADLINE):
+        """Wait for the launcher (or a --sync monitor); return status."""
+        try:
+            self.status = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("monitor pid %d still running after %.1f s"
+                                 % (self.proc.pid, timeout))
+        return self.status
+
+    def expect(self, want, timeout=DEADLINE, what=""):
+        """Wait and assert the exit status, quoting the monitor's output."""
+        st = self.wait(timeout)
+        assert st == want, \
+            "%smonitor exited %d, want %d; stderr %r stdout %r" % (
+                what and what + ": ", st, want, self.stderr().strip()[:500],
+                self.stdout().strip()[:300])
+        return st
+
+    def stdout(self):
+        return read_file(self.stdout_path, "rb").decode(errors="replace") \
+            if self.stdout_path else ""
+
+    def stderr(self):
+        return read_file(self.stderr_path, "rb").decode(errors="replace") \
+            if self.stderr_path else ""
+
+    def read_sync_raw(self, timeout=DEADLINE):
+        """One sync record as bytes; b"" at end-of-file. On a SEQPACKET
+        socket one recv() is exactly one record; on an ordinary pipe
+        (CRI-O exec-sync) records are split at LF."""
+        if self.sync_kind == "seqpacket":
+            r, _, _ = select.select([self.sync], [], [], timeout)
+            if not r:
+                raise AssertionError("no sync-pipe record within %.1f s"
+                                     % timeout)
+            data, _anc, flags, _addr = self.sync.recvmsg(1 << 20)
+            assert not flags & socket.MSG_TRUNC, \
+                "sync record longer than 1 MiB (truncated)"
+            return data
+        end = time.monotonic() + timeout
+        while b"\n" not in self._pipe_buf:
+            left = end - time.monotonic()
+            r, _, _ = select.select([self.sync], [], [], max(left, 0))
+            if not r:
+                raise AssertionError("no sync-pipe record within %.1f s"
+                                     % timeout)
+            chunk = os.read(self.sync, 65536)
+            if not chunk:
+                rest, self._pipe_buf = self._pipe_buf, b""
+                return rest
+            self._pipe_buf += chunk
+        line, _, self._pipe_buf = self._pipe_buf.partition(b"\n")
+        return line + b"\n"
+
+    def read_sync(self, timeout=DEADLINE):
+        """One sync record parsed as JSON (None at end-of-file)."""
+        raw = self.read_sync_raw(timeout)
+        if raw == b"":
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as e:
+            raise AssertionError("sync record is not valid JSON (%s): %r"
+                                 % (e, raw[:300]))
+
+    def record(self, timeout=DEADLINE):
+        """One sync record, which must exist (EOF fails the test, quoting
+        the monitor's stderr)."""
+        rec = self.read_sync(timeout)
+        if rec is None:
+            raise AssertionError(
+                "sync pipe at end-of-file, no record; monitor stderr %r" %
+                self.stderr().strip()[:500])
+        return rec
+
+    def sync_eof(self, timeout=DEADLINE):
+        """True once the sync pipe reports end-of-file with no more
+        records; fails if another record arrives."""
+        raw = self.read_sync_raw(timeout)
+        assert raw == b"", "unexpected extra sync record: %r" % raw[:300]
+        return True
+
+
+class Case:
+    """Per-test state: a private directory tree, a bundle, a runc root, the
+    monitor's pipes; cleans all of it up on exit, also on failure."""
+
+    def __init__(self, name=None):
+        self.name = name or _test_name()
+        base = os.environ.get("VIGIL_IT_TMP")
+        if base:
+            os.makedirs(base, exist_ok=True)
+            self.dir = tempfile.mkdtemp(prefix="c", dir=base)
+        else:
+            self.dir = tempfile.mkdtemp(prefix="vit-")
+        token = os.environ.get("VIGIL_IT_TOKEN") or os.urandom(3).hex()
+        short = re.sub(r"[^A-Za-z0-9]", "",
+                       self.name.replace("test_", ""))[:24]
+        self.cid = "vit-%s-%s-%s" % (token, short,
+                                     os.path.basename(self.dir)[-4:])
+        self.bundle_dir = os.path.join(self.dir, "b")
+        self.exit_dir = os.path.join(self.dir, "exits")
+        self.persist_dir = os.path.join(self.dir, "persist")
+        self.runc_root = os.path.join(self.dir, "runc")
+        self.sock_dir = os.path.join(self.dir, "sock")
+        self.log_path = os.path.join(self.dir, "ctr.log")
+        self.pidfile = os.path.join(self.bundle_dir, "pidfile")
+        self.conmon_pidfile = os.path.join(self.dir, "conmon.pid")
+        for d in (self.bundle_dir, self.exit_dir, self.persist_dir,
+                  self.runc_root, self.sock_dir):
+            os.makedirs(d, exist_ok=True)
+        self.monitors = []
+        self.container_pid = None       # from the last pid record
+        self.extra_pids = []
+        self._closers = []
+        self.config = None
+
+    # ---- context management and cleanup
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+    def cleanup(self):
+        for fn in self._closers:
+            try:
+                fn()
+            except Exception:
+                pass
+        # containers in our private runc root
+        for cid in self.runc_list():
+            subprocess.run([RUNC, "--root", self.runc_root, "delete", "-f",
+                            cid], capture_output=True, timeout=30)
+        for m in self.monitors:
+            if m.proc.poll() is None:
+                kill_quietly(m.proc.pid)
+                try:
+                    m.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
+            for s in (m.sync, m.start_end):
+                try:
+                    if isinstance(s, int):
+                        os.close(s)
+                    elif s is not None:
+                        s.close()
+                except OSError:
+                    pass
+        dpid = self.daemon_pid(required=False)
+        if dpid and alive(dpid):
+            kill_quietly(dpid)
+        for p in self.extra_pids:
+            kill_quietly(p)
+        kill_leftovers([self.dir, self.cid])
+        if os.environ.get("VIGIL_IT_KEEP") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def on_cleanup(self, fn):
+        self._closers.append(fn)
+
+    # ---- bundle
+
+    def bundle(self, args, env=None, pid_ns=True, edit=None, config=True):
+        """Write BUNDLE/config.json from `runc spec`: args, no terminal,
+        the shared read-only busybox rootfs. pid_ns=False drops the pid
+        namespace (the container process is then not an init, so a
+        default-action signal kills it)."""
+        rootfs = ensure_rootfs()
+        c = runc_spec_template()
+        p = c["process"]
+        p["terminal"] = False
+        p["args"] = list(args)
+        p["env"] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"] + \
+            list(env or [])
+        c["root"] = {"path": rootfs, "readonly": True}
+        if not pid_ns:
+            c["linux"]["namespaces"] = [
+                n for n in c["linux"]["namespaces"] if n["type"] != "pid"]
+        if edit:
+            edit(c)
+        self.config = c
+        if config:
+            with open(os.path.join(self.bundle_dir, "config.json"), "w") as f:
+                json.dump(c, f, indent=1)
+        return c
+
+    def fake_runtime(self):
+        """A private copy of tests/integration/fake-runtime (mode 0755, so
+        it works whatever mode the checkout gave it; its path names this
+        case's directory, so a leftover is found and removed)."""
+        dst = os.path.join(self.dir, "fake-runtime")
+        if not os.path.exists(dst):
+            shutil.copyfile(FAKE_RUNTIME, dst)
+            os.chmod(dst, 0o755)
+        return dst
+
+    # ---- runc
+
+    def runc(self, *args, check=True, timeout=30):
+        p = subprocess.run([RUNC, "--root", self.runc_root] + list(args),
+                           capture_output=True, text=True, timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError("runc %s failed (%d): %s" % (
+                " ".join(args), p.returncode, p.stderr.strip()))
+        return p
+
+    def runc_start(self, wait_exec=True):
+        """`runc start`, then (by default) wait until the container
+        process has exec'd its program or is gone: runc start returns
+        while the process may still be `runc init`, a Go program that a
+        signal would kill with its own status (2 for SIGQUIT)."""
+        p = self.runc("start", self.cid)
+        pid = self.container_pid
+        if wait_exec and pid and self.config:
+            argv0 = self.config["process"]["args"][0]
+
+            def execd():
+                cmd = proc_cmdline(pid)
+                return not alive(pid) or (cmd and cmd[0] == argv0)
+            wait_for(execd, what="container pid %d to exec %s" % (pid, argv0))
+        return p
+
+    def runc_kill(self, sig="KILL", all_=False):
+        return self.runc("kill", *(["--all"] if all_ else []), self.cid, sig)
+
+    def runc_state(self):
+        p = self.runc("state", self.cid, check=False)
+        if p.returncode != 0:
+            return None
+        return json.loads(p.stdout)
+
+    def runc_list(self):
+        try:
+            return [n for n in os.listdir(self.runc_root)
+                    if os.path.isdir(os.path.join(self.runc_root, n))]
+        except OSError:
+            return []
+
+    # ---- the monitor
+
+    def args(self, log=None, exit_dir=True, persist=True, conmon_pidfile=True,
+             api=True, runtime=None, extra=()):
+        """The typical podman-like command line."""
+        a = ["-c", self.cid, "-u", self.cid, "-r", runtime or RUNC,
+             "-b", self.bundle_dir, "-p", self.pidfile]
+        if accepts_socket_dir():
+            a += ["--socket-dir-path", self.sock_dir]
+        logs = log if log is not None else ["k8s-file:" + self.log_path]
+        if isinstance(logs, str):
+            logs = [logs]
+        for l in logs:
+            a += ["-l", l]
+        if exit_dir:
+            a += ["--exit-dir",
+                  self.exit_dir if exit_dir is True else exit_dir]
+        if persist:
+            a += ["--persist-dir",
+                  self.persist_dir if persist is True else persist]
+        if conmon_pidfile:
+            a += ["--conmon-pidfile", self.conmon_pidfile]
+        if api:
+            a += ["--api-version"]
+        if runtime is None or runtime == RUNC:
+            a += ["--runtime-arg", "--root=" + self.runc_root]
+        a += list(extra)
+        return a
+
+    def launch(self, args, sync_kind="seqpacket", start_pipe=True,
+               extra_fds=None, env=None, stdout=None, stderr=None,
+               write_start=True, umask=0o022):
+        """Start the monitor as a manager does and return a Monitor.
+        The sync pipe is fd 3, the start pipe fd 4 (SEQPACKET socketpairs;
+        sync_kind="pipe" gives an ordinary pipe for the sync pipe, as
+        CRI-O's exec-sync does). extra_fds: {fd: source fd} passed on
+        at exactly those numbers."""
+        e = dict(os.environ)
+        for k in ("NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS",
+                  "LISTEN_FDNAMES", "_OCI_SYNCPIPE", "_OCI_STARTPIPE",
+                  "_OCI_ATTACHPIPE"):
+            e.pop(k, None)
+        e.update(env or {})
+        fdmap = {}
+        sync_mine = start_mine = None
+        child_ends = []
+        if sync_kind == "seqpacket":
+            sync_mine, theirs = socket.socketpair(socket.AF_UNIX,
+                                                  socket.SOCK_SEQPACKET)
+            child_ends.append(theirs)
+            fdmap[3] = theirs.fileno()
+            e["_OCI_SYNCPIPE"] = "3"
+        elif sync_kind == "pipe":
+            r, w = os.pipe()
+            sync_mine = r
+            child_ends.append(w)
+            fdmap[3] = w
+            e["_OCI_SYNCPIPE"] = "3"
+        if start_pipe:
+            start_mine, theirs = socket.socketpair(socket.AF_UNIX,
+                                                   socket.SOCK_SEQPACKET)
+            child_ends.append(theirs)
+            fdmap[4] = theirs.fileno()
+            e["_OCI_STARTPIPE"] = "4"
+        for k, v in (extra_fds or {}).items():
+            fdmap[k] = v
+        n = len(self.monitors)
+        out_path = err_path = None
+        opened = []
+        if stdout is None:
+            out_path = os.path.join(self.dir, "mon%d.out" % n)
+            stdout = open(out_path, "wb")
+            opened.append(stdout)
+        if stderr is None:
+            err_path = os.path.join(self.dir, "mon%d.err" % n)
+            stderr = open(err_path, "wb")
+            opened.append(stderr)
+        try:
+            proc = spawn([CONMON] + list(args), fdmap=fdmap, env=e,
+                         cwd=self.dir, stdout=stdout, stderr=stderr,
+                         umask=umask)
+        finally:
+            for ce in child_ends:
+                if isinstance(ce, int):
+                    os.close(ce)
+                else:
+                    ce.close()
+            for f in opened:
+                f.close()
+        m = Monitor(self, proc, sync_mine, start_mine, sync_kind,
+                    out_path, err_path)
+        self.monitors.append(m)
+        if start_pipe and write_start:
+            m.write_start()
+        return m
+
+    def start(self, sync=False, expect_pid=True, **kw):
+        """Launch with the typical arguments (plus kw for args()), wait
+        for the launcher, read the pid record. Returns the Monitor with
+        .container_pid set. With sync=True the monitor stays in the
+        foreground (--sync) and is not waited for."""
+        launch_kw = {k: kw.pop(k) for k in list(kw) if k in (
+            "sync_kind", "start_pipe", "extra_fds", "env", "stdout",
+            "stderr", "write_start", "umask")}
+        extra = list(kw.pop("extra", ()))
+        if sync:
+            extra.append("--sync")
+            kw.setdefault("conmon_pidfile", False)
+        m = self.launch(self.args(extra=extra, **kw), **launch_kw)
+        if not sync:
+            st = m.wait()
+            assert st == 0, "launcher exited %d; stderr: %s" % (
+                st, m.stderr().strip())
+        m.container_pid = None
+        if expect_pid:
+            rec = m.record()
+            key = "data" if "--api-version" in m.proc.args else "pid"
+            assert key in rec, "sync record without %r: %r" % (key, rec)
+            assert rec[key] > 0, "runtime failed: %r" % rec
+            m.container_pid = self.container_pid = rec[key]
+        return m
+
+    def daemon_pid(self, required=True):
+        try:
+            s = read_file(self.conmon_pidfile)
+        except OSError:
+            if required:
+                raise AssertionError("no conmon pidfile %s" %
+                                     self.conmon_pidfile)
+            return None
+        try:
+            return int(s)
+        except ValueError:
+            if required:
+                raise AssertionError("conmon pidfile holds %r" % s)
+            return None
+
+    # ---- exit files and logs
+
+    @property
+    def exit_file(self):
+        return os.path.join(self.exit_dir, self.cid)
+
+    @property
+    def persist_exit_file(self):
+        return os.path.join(self.persist_dir, "exit")
+
+    def wait_exit(self, timeout=DEADLINE):
+        """Content of <exit-dir>/<cid> once it exists."""
+        wait_file(self.exit_file, timeout)
+        return read_file(self.exit_file)
+
+    def log(self):
+        return read_k8s(self.log_path)
+
+    def log_lines(self, stream=None):
+        return lines_of(self.log(), stream)
+
+    def wait_log(self, needle, timeout=DEADLINE):
+        """Wait until the container's (reconstructed) output contains
+        needle (bytes or str)."""
+        nb = needle.encode() if isinstance(needle, str) else needle
+
+        def have():
+            try:
+                return nb in reconstruct(read_k8s(self.log_path))
+            except (OSError, AssertionError):
+                return False
+        return wait_for(have, timeout, "%r in the log" % needle)
+
+    def wait_gone(self, pid, timeout=DEADLINE):
+        wait_for(lambda: not alive(pid), timeout, "pid %d to exit" % pid)
+
+
+def kill_leftovers(needles, exclude=()):
+    """SIGKILL every process mentioning one of needles; returns the list.
+    Runs in rounds, since killing a parent can uncover new orphans."""
+    killed = []
+    for _ in range(5):
+        pids = set()
+        for n in needles:
+            pids.update(procs_mentioning(n, exclude))
+        if not pids:
+            break
+        for p in pids:
+            kill_quietly(p)
+        killed += sorted(pids)
+        end = time.monotonic() + 2
+        while time.monotonic() < end and any(alive(p) for p in pids):
+            time.sleep(POLL)
+    return killed
