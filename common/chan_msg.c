@@ -5,6 +5,7 @@
  * Never touches a socket; chan.c consults the table before any handler.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "common/diag.h"
@@ -24,12 +25,30 @@ const struct chan_spec chan_specs[CHAN_TYPE_MAX] = {
 	    CHAN_SIZE(struct chan_log_sink) },
 	[CHAN_LOG_SOURCE]  = { "LOG_SOURCE",	CHAN_REAPER,	1,
 	    CHAN_SIZE(struct chan_log_source) },
-	[CHAN_LOG_REOPEN]  = { "LOG_REOPEN",	CHAN_LOGGER,	0,
+	[CHAN_LOG_REOPEN]  = { "LOG_REOPEN",	CHAN_CHILD,	0,
 	    CHAN_SIZE(struct chan_log_reopen) },
 	[CHAN_LOG_DRAIN]   = { "LOG_DRAIN",	CHAN_REAPER,	0,
 	    CHAN_RANGE(0, 0) },
 	[CHAN_LOG_DRAINED] = { "LOG_DRAINED",	CHAN_LOGGER,	0,
 	    CHAN_SIZE(struct chan_log_drained) },
+	[CHAN_PEER]	   = { "PEER",		CHAN_REAPER,	1,
+	    CHAN_SIZE(struct chan_peer) },
+	[CHAN_PEER_LOST]   = { "PEER_LOST",	CHAN_CHILD,	0,
+	    CHAN_SIZE(struct chan_peer) },
+	[CHAN_OUTPUT]	   = { "OUTPUT",	CHAN_LOGGER,	0,
+	    CHAN_RANGE(2, CHAN_OUTPUT_MAX) },
+	[CHAN_ATT_CLIENTS] = { "ATT_CLIENTS",	CHAN_BROKER,	0,
+	    CHAN_SIZE(struct chan_att_clients) },
+	[CHAN_ATT_CLIENTS_ACK] = { "ATT_CLIENTS_ACK", CHAN_LOGGER, 0,
+	    CHAN_SIZE(struct chan_att_clients) },
+	[CHAN_ATT_FD]	   = { "ATT_FD",	CHAN_REAPER,	1,
+	    CHAN_SIZE(struct chan_att_fd) },
+	[CHAN_ATT_STDIN_CLOSED] = { "ATT_STDIN_CLOSED", CHAN_BROKER, 0,
+	    CHAN_RANGE(0, 0) },
+	[CHAN_ATT_CLOSE]   = { "ATT_CLOSE",	CHAN_REAPER,	0,
+	    CHAN_RANGE(0, 0) },
+	[CHAN_ATT_CLOSED]  = { "ATT_CLOSED",	CHAN_BROKER,	0,
+	    CHAN_SIZE(struct chan_att_closed) },
 };
 /* clang-format on */
 
@@ -97,9 +116,53 @@ chan_check_log_source(const void *p)
 	memcpy(&s, p, sizeof(s));
 	if (s.stream != CHAN_STREAM_STDOUT && s.stream != CHAN_STREAM_STDERR)
 		return "bad stream";
-	if (s.pad != 0)
-		return "nonzero padding";
+	if ((s.flags & ~(uint32_t)CHAN_SOURCE_PTY) != 0)
+		return "bad source flags";
+	/* spec 6.2: terminal output is always stdout */
+	if ((s.flags & CHAN_SOURCE_PTY) && s.stream != CHAN_STREAM_STDOUT)
+		return "pty source not stdout";
 	return NULL;
+}
+
+static const char *
+chan_check_pad(const void *p, size_t off)
+{
+	uint32_t pad;
+
+	memcpy(&pad, (const char *)p + off, sizeof(pad));
+	return pad != 0 ? "nonzero padding" : NULL;
+}
+
+static const char *
+chan_check_output(const void *p)
+{
+	const unsigned char *stream = p;
+
+	if (*stream != CHAN_STREAM_STDOUT && *stream != CHAN_STREAM_STDERR)
+		return "bad stream";
+	return NULL;
+}
+
+static const char *
+chan_check_att_clients(const void *p)
+{
+	struct chan_att_clients c;
+
+	memcpy(&c, p, sizeof(c));
+	if (c.attached > 1)
+		return "bad attached flag";
+	return chan_check_pad(p, offsetof(struct chan_att_clients, pad));
+}
+
+static const char *
+chan_check_att_fd(const void *p)
+{
+	struct chan_att_fd f;
+
+	memcpy(&f, p, sizeof(f));
+	if (f.kind == 0 || f.kind >= CHAN_ATT_FD_KIND_MAX)
+		return "bad fd kind";
+	return chan_check_pad(p, offsetof(struct chan_att_fd, pad));
 }
 
 static const char *
@@ -144,6 +207,19 @@ chan_check_fields(unsigned type, const void *payload)
 		return chan_check_log_reopen(payload);
 	case CHAN_LOG_DRAINED:
 		return chan_check_log_drained(payload);
+	case CHAN_PEER:
+	case CHAN_PEER_LOST:
+		return chan_check_pad(payload, offsetof(struct chan_peer, pad));
+	case CHAN_OUTPUT:
+		return chan_check_output(payload);
+	case CHAN_ATT_CLIENTS:
+	case CHAN_ATT_CLIENTS_ACK:
+		return chan_check_att_clients(payload);
+	case CHAN_ATT_FD:
+		return chan_check_att_fd(payload);
+	case CHAN_ATT_CLOSED:
+		return chan_check_pad(payload,
+		    offsetof(struct chan_att_closed, pad));
 	default:
 		/* TRAP: any number is worth reporting; LOG_DRAIN: no payload */
 		return NULL;

@@ -34,6 +34,15 @@ enum chan_type {
 	CHAN_LOG_REOPEN,  /* logger -> reaper: reopen this sink */
 	CHAN_LOG_DRAIN,	  /* reaper -> logger: drain until EAGAIN or EOF */
 	CHAN_LOG_DRAINED, /* logger -> reaper: byte and loss counters */
+	CHAN_PEER,	  /* reaper -> child; fd: its end of a new pair */
+	CHAN_PEER_LOST,	  /* child -> reaper: bad message on the pair */
+	CHAN_OUTPUT,	  /* logger -> broker: stream byte + output bytes */
+	CHAN_ATT_CLIENTS, /* broker -> logger: clients attached, or none */
+	CHAN_ATT_CLIENTS_ACK,	/* logger -> broker: forwarding from here on */
+	CHAN_ATT_FD,	  /* reaper -> broker: fd kind; fd: the object */
+	CHAN_ATT_STDIN_CLOSED,	/* broker -> reaper: stdin closed (spec 7.4) */
+	CHAN_ATT_CLOSE,	  /* reaper -> broker: deliver, close clients */
+	CHAN_ATT_CLOSED,  /* broker -> reaper: clients closed, saw EOF */
 	CHAN_TYPE_MAX
 };
 
@@ -85,9 +94,12 @@ enum chan_stream {
 	CHAN_STREAM_STDERR = 3,
 };
 
+/* chan_log_source.flags */
+#define CHAN_SOURCE_PTY 0x1 /* a pty master: EIO is a hang-up (spec 6.3) */
+
 struct chan_log_source {
 	uint32_t stream; /* enum chan_stream */
-	uint32_t pad;
+	uint32_t flags;	 /* CHAN_SOURCE_* */
 };
 _Static_assert(sizeof(struct chan_log_source) == 8, "chan_log_source layout");
 
@@ -104,6 +116,49 @@ struct chan_log_drained {
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct chan_log_drained) == 24, "chan_log_drained layout");
+
+struct chan_peer {
+	uint32_t generation; /* which pair; PEER_LOST names it back */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct chan_peer) == 8, "chan_peer layout");
+
+/*
+ * CHAN_OUTPUT payload: exactly an attach record (spec 7.3): one stream
+ * byte (CHAN_STREAM_STDOUT/STDERR), then 1..CHAN_OUTPUT_DATA_MAX bytes.
+ * The broker forwards it to clients as it is.
+ */
+#define CHAN_OUTPUT_DATA_MAX 8192 /* spec 0.3 BufSize */
+#define CHAN_OUTPUT_MAX (1 + CHAN_OUTPUT_DATA_MAX)
+
+struct chan_att_clients {
+	uint32_t attached; /* 0: no client, 1: at least one */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct chan_att_clients) == 8, "chan_att_clients");
+
+/* What a CHAN_ATT_FD hands the broker. */
+enum chan_att_fd_kind {
+	CHAN_ATT_FD_LISTENER = 1, /* the listening <bundle>/attach socket */
+	CHAN_ATT_FD_STDIN,	  /* write end of the container's stdin pipe */
+	CHAN_ATT_FD_PTY,	  /* pty master: stdin and TIOCSWINSZ */
+	CHAN_ATT_FD_CTL,	  /* read end of <bundle>/ctl */
+	CHAN_ATT_FD_WINSZ,	  /* read end of <bundle>/winsz */
+	CHAN_ATT_FD_KIND_MAX
+};
+
+struct chan_att_fd {
+	uint32_t kind; /* enum chan_att_fd_kind */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct chan_att_fd) == 8, "chan_att_fd layout");
+
+struct chan_att_closed {
+	uint64_t dropped; /* output bytes dropped for slow clients, in all */
+	uint32_t clients; /* clients closed */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct chan_att_closed) == 16, "chan_att_closed");
 
 /* The table entry for one type. */
 struct chan_spec {

@@ -22,9 +22,14 @@ struct role_conf {
 	const char *short_id; /* first 12 bytes of the cid, for the title */
 	int64_t log_size_max; /* --log-size-max, <= 0: none (spec 9.3) */
 	bool no_sync_log;     /* --no-sync-log: no fsync at drain (spec 9.6) */
+	bool stdin_pipe;      /* -i without -t: a stdin pipe (spec 6.1, 7.4) */
+	bool terminal;	      /* -t: a pty master will come (spec 6.2) */
+	bool leave_stdin_open; /* --leave-stdin-open (spec 7.4) */
 };
 
 /* logger/: reads container output, writes the log sinks. */
 VIGIL_NORETURN void log_main(const struct role_conf *);
+/* attach/: the attach socket's clients, stdin, ctl/winsz, pty resize. */
+VIGIL_NORETURN void att_main(const struct role_conf *);
 
 #endif
