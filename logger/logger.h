@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * logger/logger.h: the logger's state. Owns the container's output read
- * ends and the k8s-file sink fd it was given; reads, formats, writes and
- * syncs. Never opens a path, creates a socket, execs or signals: a new
- * log file is asked of the reaper (CHAN_LOG_REOPEN) and arrives as an fd.
+ * ends (or the pty master), the k8s-file sink fd it was given and its end
+ * of the logger<->broker pair; reads, formats, writes, syncs and sends
+ * output frames. Never opens a path, creates a socket, execs or signals,
+ * never writes to the pty and never waits for the broker: a new log file
+ * is asked of the reaper (CHAN_LOG_REOPEN) and arrives as an fd.
  */
 #ifndef VIGIL_LOGGER_H
 #define VIGIL_LOGGER_H
@@ -12,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/chan_msg.h"
 #include "common/role.h"
 #include "logger/k8s.h"
 
@@ -26,8 +29,11 @@ struct event_base;
 #define LOG_OUT_MAX (4 * LOG_READ_MAX)
 _Static_assert(LOG_OUT_MAX >= LOG_K8S_OVERHEAD + LOG_READ_MAX,
     "a whole chunk must fit one record");
-/* RLIMIT_NOFILE of the logger: channel, two sources, one sink, libevent. */
+/* RLIMIT_NOFILE of the logger: channel, two sources, one sink, libevent,
+ * the broker pair and its replacement while both are held. */
 #define LOG_NOFILE 32
+/* spec 6.3: a hung-up pty is tried again this often, never polled. */
+#define LOG_PTY_RETRY_MS 100
 
 struct logger;
 
@@ -35,7 +41,30 @@ struct log_source {
 	struct logger *owner;
 	int fd;		 /* -1 when not (or no longer) held */
 	unsigned stream; /* CHAN_STREAM_STDOUT or CHAN_STREAM_STDERR */
+	bool pty;	 /* a pty master: EIO is a hang-up (spec 6.3) */
+	bool hup;	 /* no slave open: waiting on `retry`, not on `ev` */
 	struct event *ev;
+	struct event *retry; /* pty only: the LOG_PTY_RETRY_MS timer */
+};
+
+/*
+ * The logger's end of the logger<->broker pair (architecture.md
+ * "Channels"). Non-blocking: a frame that does not fit is dropped and
+ * counted, never queued. At most one CHAN_ATT_CLIENTS_ACK waits for room,
+ * and while it waits the broker's next message is not read.
+ */
+struct log_peer {
+	int fd;			/* -1: no broker pair now */
+	uint32_t generation;	/* named back in CHAN_PEER_LOST */
+	struct event *rev;	/* CHAN_ATT_CLIENTS */
+	struct event *wev;	/* only while an ACK waits for room */
+	bool forwarding;	/* send frames: clients, or not known yet */
+	bool ack_pending;
+	uint32_t ack_attached;	/* the pending ACK's value */
+	uint64_t dropping;	/* bytes dropped in this episode */
+	uint64_t dropped;	/* bytes dropped in all */
+	/* one frame: stream byte and data (spec 7.3), filled per send */
+	unsigned char frame[CHAN_OUTPUT_MAX];
 };
 
 struct logger {
@@ -44,6 +73,8 @@ struct logger {
 	int chan;
 	struct event *chan_ev;
 	struct log_source src[2];
+
+	struct log_peer peer;
 
 	int sink_fd; /* the k8s-file log, -1 with -l none */
 	struct log_k8s_limit lim;
@@ -63,9 +94,17 @@ struct logger {
 };
 
 /* reader.c */
-void log_source_add(struct logger *, unsigned stream, int fd);
+void log_source_add(struct logger *, unsigned stream, unsigned flags, int fd);
 void log_sink_set(struct logger *, int fd, int64_t counted);
 void log_drain(struct logger *);
+
+/* frames.c */
+void log_peer_init(struct logger *);
+void log_peer_set(struct logger *, uint32_t generation, int fd);
+void log_peer_close(struct logger *);
+void log_frames_send(struct logger *, unsigned stream, const char *,
+    size_t);
+void log_frames_settle(struct logger *);
 
 /* main.c */
 void log_send(struct logger *, unsigned type, const void *, size_t);

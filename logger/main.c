@@ -2,7 +2,8 @@
 /*
  * logger/main.c: the logger's entry point and its channel to the reaper.
  * Sandboxed before it reads a byte (architecture.md "Sandbox"); it trusts
- * the reaper, but still accepts only the types the table gives a reaper.
+ * the reaper, but still accepts only the types the table gives a reaper,
+ * with their fields checked.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,6 +50,8 @@ log_send(struct logger *l, unsigned type, const void *p, size_t len)
 static void
 on_msg(struct logger *l, struct chan_msg *msg)
 {
+	struct chan_peer peer;
+
 	switch (msg->type) {
 	case CHAN_LOG_SINK:
 		if (msg->u.log_sink.sink != CHAN_SINK_K8S)
@@ -56,11 +59,16 @@ on_msg(struct logger *l, struct chan_msg *msg)
 		log_sink_set(l, msg->fd, msg->u.log_sink.counted);
 		break;
 	case CHAN_LOG_SOURCE:
-		log_source_add(l, msg->u.log_source.stream, msg->fd);
+		log_source_add(l, msg->u.log_source.stream,
+		    msg->u.log_source.flags, msg->fd);
 		break;
 	case CHAN_LOG_DRAIN:
 		l->draining = true;
 		log_drain(l);
+		break;
+	case CHAN_PEER:
+		memcpy(&peer, msg->u.raw, sizeof(peer));
+		log_peer_set(l, peer.generation, msg->fd);
 		break;
 	default:
 		fatalx("unexpected %s from the reaper",
@@ -84,6 +92,10 @@ chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 		fatalx("bad message from the reaper: %s",
 		    why != NULL ? why : strerror(errno));
 	}
+	/* style.md: the fields too, even from the reaper (security 33) */
+	if (chan_msg_check(msg.type, msg.u.raw, msg.len, &why) < 0)
+		fatalx("bad %s from the reaper: %s", chan_specs[msg.type].name,
+		    why);
 	on_msg(l, &msg);
 }
 
@@ -146,6 +158,7 @@ log_main(const struct role_conf *rc)
 	l.conf = rc;
 	l.sink_fd = -1;
 	l.src[0].fd = l.src[1].fd = -1;
+	log_peer_init(&l);
 	l.lim.max = rc->log_size_max;
 	setup(&l, rc);
 	hello.pid = (int32_t)getpid();

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * logger/reader.c: the data path (architecture.md): one large read per
- * wake-up, one timestamp per chunk, every record of the chunk formatted
- * into one buffer, one write per chunk. Waits for the reaper's fresh fd
- * when --log-size-max asks for a reopen (spec 9.3), reading nothing more
- * meanwhile, so the pipe holds the rest and nothing is lost.
+ * wake-up, one timestamp per chunk, the chunk sent on to the broker as it
+ * was read, every record of the chunk formatted into one buffer, one write
+ * per chunk. Waits for the reaper's fresh fd when --log-size-max asks for
+ * a reopen (spec 9.3), reading nothing more meanwhile, so the pipe holds
+ * the rest and nothing is lost. Never writes to a source.
  */
 #include <errno.h>
 #include <string.h>
@@ -19,6 +20,21 @@
 #include "logger/logger.h"
 
 static void source_cb(evutil_socket_t, short, void *);
+static void retry_cb(evutil_socket_t, short, void *);
+
+static const struct timeval pty_retry = {
+	.tv_sec = LOG_PTY_RETRY_MS / 1000,
+	.tv_usec = (LOG_PTY_RETRY_MS % 1000) * 1000,
+};
+
+/* A hung-up pty waits on its timer, any other source on its fd. */
+static void
+source_watch(struct log_source *s)
+{
+	if (s->hup ? evtimer_add(s->retry, &pty_retry) < 0 :
+		     event_add(s->ev, NULL) < 0)
+		fatalx("cannot watch container output");
+}
 
 static void
 sources_enable(struct logger *l, bool on)
@@ -27,10 +43,13 @@ sources_enable(struct logger *l, bool on)
 		struct log_source *s = &l->src[i];
 		if (s->ev == NULL)
 			continue;
-		if (on)
-			(void)event_add(s->ev, NULL); /* fails only on a bug */
-		else
-			(void)event_del(s->ev);
+		if (on) {
+			source_watch(s);
+		} else {
+			(void)event_del(s->ev); /* fails only on a bug */
+			if (s->retry != NULL)
+				(void)evtimer_del(s->retry); /* as above */
+		}
 	}
 }
 
@@ -90,13 +109,33 @@ source_close(struct log_source *s)
 		event_free(s->ev);
 		s->ev = NULL;
 	}
+	if (s->retry != NULL) {
+		event_free(s->retry);
+		s->retry = NULL;
+	}
 	(void)close(s->fd); /* read end: nothing to flush */
 	s->fd = -1;
+	s->hup = false;
+}
+
+/*
+ * spec 6.3: no process holds the pty slave. Not the end of output: the
+ * master reports a hang-up for as long as that lasts, so it is not watched
+ * (no busy loop) but read again after LOG_PTY_RETRY_MS.
+ */
+static void
+source_hangup(struct log_source *s)
+{
+	(void)event_del(s->ev); /* fails only on a bug */
+	s->hup = true;
+	source_watch(s);
 }
 
 /*
  * One read. Returns 1 after a chunk (processed, or waiting for a reopen),
- * 0 when the source has nothing now (EAGAIN) or is gone.
+ * 0 when the source has nothing now (EAGAIN), is hung up or is gone.
+ * The chunk goes to the broker first, as read: a reopen may hold its
+ * records back, never its frames.
  */
 static int
 read_chunk(struct logger *l, struct log_source *s)
@@ -106,6 +145,11 @@ read_chunk(struct logger *l, struct log_source *s)
 
 	if (n < 0 && errno == EAGAIN)
 		return 0;
+	/* spec 10.2: the final drain ends at a hang-up, as at end of file */
+	if (n < 0 && errno == EIO && s->pty && !l->draining) {
+		source_hangup(s);
+		return 0;
+	}
 	if (n <= 0) {
 		if (n < 0 && errno != EIO)
 			diag_warn("Failed to read container output:");
@@ -113,6 +157,7 @@ read_chunk(struct logger *l, struct log_source *s)
 		return 0;
 	}
 	l->bytes_read += (uint64_t)n;
+	log_frames_send(l, s->stream, l->rbuf, (size_t)n);
 	(void)clock_gettime(CLOCK_REALTIME, &now);
 	(void)log_k8s_timestamp(l->ts, &now);
 	l->chunk = (struct log_k8s_chunk){ .data = l->rbuf, .len = (size_t)n,
@@ -132,26 +177,48 @@ source_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 		(void)read_chunk(l, s);
 }
 
+/* A hung-up pty's timer: watched again, and one read says if still so. */
+static void
+retry_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
+    void *arg)
+{
+	struct log_source *s = arg;
+	struct logger *l = s->owner;
+
+	if (l->chunk_busy)
+		return; /* re-armed by sources_enable() */
+	s->hup = false;
+	source_watch(s);
+	(void)read_chunk(l, s);
+}
+
 void
-log_source_add(struct logger *l, unsigned stream, int fd)
+log_source_add(struct logger *l, unsigned stream, unsigned flags, int fd)
 {
 	struct log_source *s;
 
 	if (stream != CHAN_STREAM_STDOUT && stream != CHAN_STREAM_STDERR)
 		fatalx("bad stream %u", stream);
+	/* spec 6.2: a terminal's output is all stdout */
+	if ((flags & CHAN_SOURCE_PTY) && stream != CHAN_STREAM_STDOUT)
+		fatalx("pty source on stream %u", stream);
 	s = &l->src[stream - CHAN_STREAM_STDOUT];
 	if (s->fd >= 0)
 		fatalx("stream %u given twice", stream);
 	s->fd = fd;
 	s->stream = stream;
 	s->owner = l;
+	s->pty = (flags & CHAN_SOURCE_PTY) != 0;
+	s->hup = false;
 	if (io_set_nonblock(fd, true) < 0)
 		fatal("container output");
 	s->ev = event_new(l->base, fd, EV_READ | EV_PERSIST, source_cb, s);
 	if (s->ev == NULL)
 		fatalx("cannot watch container output");
-	if (!l->chunk_busy && event_add(s->ev, NULL) < 0)
+	if (s->pty && (s->retry = evtimer_new(l->base, retry_cb, s)) == NULL)
 		fatalx("cannot watch container output");
+	if (!l->chunk_busy)
+		source_watch(s);
 }
 
 /* A sink from the reaper: at start, or the answer to a reopen. */
@@ -174,9 +241,10 @@ log_sink_set(struct logger *l, int fd, int64_t counted)
 }
 
 /*
- * spec 10.2 steps 2-3: read every source until EAGAIN or EOF (a process
- * in the background may hold the pipe open for ever), then fsync unless
- * --no-sync-log, then acknowledge. Resumed after a reopen mid-drain.
+ * spec 10.2 steps 2-3: read every source until EAGAIN, EOF or a pty's
+ * hang-up (a process in the background may hold the pipe open for ever),
+ * then fsync unless --no-sync-log, then acknowledge. Resumed after a
+ * reopen mid-drain.
  */
 void
 log_drain(struct logger *l)
@@ -193,6 +261,9 @@ log_drain(struct logger *l)
 	}
 	if (l->sink_fd >= 0 && !l->conf->no_sync_log && fsync(l->sink_fd) < 0)
 		d.sync_errno = errno;
+	/* spec 10.2: the drain's frames went out as read, so they are queued
+	 * for the broker before the reaper hears DRAINED; its drops are said */
+	log_frames_settle(l);
 	d.bytes_read = l->bytes_read;
 	d.bytes_lost = l->bytes_lost;
 	l->draining = false;

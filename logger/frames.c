@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * logger/frames.c: the logger's end of the logger<->broker pair
+ * (architecture.md "Channels"): output frames out, CHAN_ATT_CLIENTS in.
+ * Never blocks and never waits for the broker: a frame that does not fit
+ * is dropped and counted. Never kills anyone: a bad message closes the
+ * pair and the reaper is told (CHAN_PEER_LOST), which makes a new one.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/chan.h"
+#include "common/diag.h"
+#include "common/io.h"
+#include "logger/logger.h"
+
+static void peer_read_cb(evutil_socket_t, short, void *);
+static void peer_write_cb(evutil_socket_t, short, void *);
+
+/* A send that found no room: the pair is full, or memory is short. */
+static bool
+no_room(int err)
+{
+	return err == EAGAIN || err == ENOBUFS || err == ENOMEM;
+}
+
+void
+log_peer_init(struct logger *l)
+{
+	l->peer.fd = -1;
+}
+
+/*
+ * A new pair from the reaper, at start or after either child was
+ * respawned. Until the broker says whether clients are attached the
+ * logger forwards (architecture.md "Channels"): a client the new broker
+ * still holds misses nothing meanwhile.
+ */
+void
+log_peer_set(struct logger *l, uint32_t generation, int fd)
+{
+	struct log_peer *p = &l->peer;
+
+	log_peer_close(l);
+	if (io_set_nonblock(fd, true) < 0)
+		fatal("broker pair");
+	p->rev = event_new(l->base, fd, EV_READ | EV_PERSIST, peer_read_cb, l);
+	p->wev = event_new(l->base, fd, EV_WRITE, peer_write_cb, l);
+	if (p->rev == NULL || p->wev == NULL || event_add(p->rev, NULL) < 0)
+		fatalx("cannot watch the broker pair");
+	p->fd = fd;
+	p->generation = generation;
+	p->forwarding = true;
+	p->ack_pending = false;
+}
+
+/* Quietly: the broker died (EOF, EPIPE), or the pair is replaced. */
+void
+log_peer_close(struct logger *l)
+{
+	struct log_peer *p = &l->peer;
+
+	log_frames_settle(l);
+	if (p->rev != NULL)
+		event_free(p->rev);
+	if (p->wev != NULL)
+		event_free(p->wev);
+	p->rev = p->wev = NULL;
+	if (p->fd >= 0)
+		(void)close(p->fd); /* a socket: nothing to flush */
+	p->fd = -1;
+	p->forwarding = false;
+	p->ack_pending = false;
+}
+
+/* style.md: a bad message from the peer closes the pair; the reaper acts. */
+static void
+peer_lost(struct logger *l)
+{
+	struct chan_peer lost = { .generation = l->peer.generation };
+
+	log_peer_close(l);
+	log_send(l, CHAN_PEER_LOST, &lost, sizeof(lost));
+}
+
+/* A send failed for a reason other than room. */
+static void
+peer_send_failed(struct logger *l)
+{
+	if (errno == EPIPE || errno == ECONNRESET) {
+		log_peer_close(l); /* the broker died: a new pair will come */
+		return;
+	}
+	diag_warn("cannot send to the broker:");
+	peer_lost(l);
+}
+
+/*
+ * Sends the pending ACK, or waits for room with the broker's next
+ * message unread, so at most one ACK is ever owed (spec 7.3: the broker
+ * accepts a first client only once the logger has acknowledged).
+ */
+static void
+ack_send(struct logger *l)
+{
+	struct log_peer *p = &l->peer;
+	struct chan_att_clients a = { .attached = p->ack_attached };
+
+	if (chan_send(p->fd, CHAN_ATT_CLIENTS_ACK, &a, sizeof(a), -1) == 0) {
+		if (p->ack_pending && event_add(p->rev, NULL) < 0)
+			fatalx("cannot watch the broker pair");
+		p->ack_pending = false;
+		return;
+	}
+	if (!no_room(errno)) {
+		peer_send_failed(l);
+		return;
+	}
+	if (!p->ack_pending)
+		(void)event_del(p->rev); /* fails only on a bug */
+	p->ack_pending = true;
+	if (event_add(p->wev, NULL) < 0)
+		fatalx("cannot watch the broker pair");
+}
+
+static void
+peer_write_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
+    void *arg)
+{
+	struct logger *l = arg;
+
+	if (l->peer.fd >= 0 && l->peer.ack_pending)
+		ack_send(l);
+}
+
+/* Frames from here on while clients are attached; none while not. */
+static void
+on_att_clients(struct logger *l, const struct chan_msg *msg)
+{
+	struct log_peer *p = &l->peer;
+	struct chan_att_clients c;
+
+	memcpy(&c, msg->u.raw, sizeof(c));
+	p->forwarding = c.attached != 0;
+	if (!p->forwarding)
+		log_frames_settle(l);
+	p->ack_attached = c.attached;
+	ack_send(l);
+}
+
+static void
+peer_read_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
+{
+	struct logger *l = arg;
+	struct chan_msg msg;
+	const char *why = NULL;
+	int rc = chan_recv(fd, CHAN_BROKER, &msg, &why);
+
+	if (rc == 0 || (rc < 0 && errno == ECONNRESET)) {
+		log_peer_close(l); /* the broker died: a new pair will come */
+		return;
+	}
+	if (rc < 0) {
+		if (errno == EAGAIN)
+			return;
+		diag_warnx("bad message from the broker: %s",
+		    why != NULL && errno == EPROTO ? why : strerror(errno));
+		peer_lost(l);
+		return;
+	}
+	if (msg.fd >= 0)
+		(void)close(msg.fd); /* no type the broker sends has one */
+	if (msg.type != CHAN_ATT_CLIENTS) {
+		diag_warnx("unexpected %s from the broker",
+		    chan_specs[msg.type].name);
+		peer_lost(l);
+		return;
+	}
+	if (chan_msg_check(msg.type, msg.u.raw, msg.len, &why) < 0) {
+		diag_warnx("bad message from the broker: %s", why);
+		peer_lost(l);
+		return;
+	}
+	on_att_clients(l, &msg);
+}
+
+/* The end of a drop episode: said once, with its count (spec 7.5). */
+void
+log_frames_settle(struct logger *l)
+{
+	struct log_peer *p = &l->peer;
+
+	if (p->dropping == 0)
+		return;
+	diag_warnx("attach output: %" PRIu64 " bytes dropped,"
+	    " the broker did not keep up", p->dropping);
+	p->dropping = 0;
+}
+
+/*
+ * One chunk as it was read, in frames of at most CHAN_OUTPUT_DATA_MAX
+ * bytes (spec 7.3: no record over 8193 bytes), in order. Each frame is
+ * copied behind its stream byte into the one staging buffer: at most 8 KiB
+ * in cache against a sendmsg that copies it anyway, and chan_send stays a
+ * single-payload call. A frame without room is dropped, never retried.
+ */
+void
+log_frames_send(struct logger *l, unsigned stream, const char *data,
+    size_t len)
+{
+	struct log_peer *p = &l->peer;
+	size_t n;
+
+	while (len > 0 && p->fd >= 0 && p->forwarding) {
+		n = len < CHAN_OUTPUT_DATA_MAX ? len : CHAN_OUTPUT_DATA_MAX;
+		p->frame[0] = (unsigned char)stream;
+		memcpy(p->frame + 1, data, n);
+		if (chan_send(p->fd, CHAN_OUTPUT, p->frame, n + 1, -1) == 0) {
+			log_frames_settle(l);
+		} else if (no_room(errno)) {
+			p->dropping += n;
+			p->dropped += n;
+		} else {
+			peer_send_failed(l);
+		}
+		data += n;
+		len -= n;
+	}
+}
