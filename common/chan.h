@@ -26,6 +26,10 @@ struct chan_msg {
 		struct chan_log_source log_source;
 		struct chan_log_reopen log_reopen;
 		struct chan_log_drained log_drained;
+		struct chan_peer peer;
+		struct chan_att_clients att_clients;
+		struct chan_att_fd att_fd;
+		struct chan_att_closed att_closed;
 		unsigned char raw[CHAN_PAYLOAD_MAX];
 	} u;
 };

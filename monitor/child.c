@@ -33,10 +33,8 @@ static void chan_cb(evutil_socket_t, short, void *);
 static void respawn_cb(evutil_socket_t, short, void *);
 
 static void
-kill_child(struct mon *m, const char *why)
+kill_child(struct mon_child *c, const char *why)
 {
-	struct mon_child *c = &m->logger;
-
 	if (c->pid <= 0)
 		return;
 	diag_warnx("%s: %s; killing it", c->role, why);
@@ -44,17 +42,14 @@ kill_child(struct mon *m, const char *why)
 }
 
 static int
-send_to_logger(struct mon *m, unsigned type, const void *p, size_t len,
-    int fd)
+send_to(struct mon_child *c, unsigned type, const void *p, size_t len, int fd)
 {
-	struct mon_child *c = &m->logger;
-
-	if (c->chan < 0)
+	if (c->chan < 0 || !c->hello)
 		return -1;
 	if (chan_send(c->chan, type, p, len, fd) == 0)
 		return 0;
 	/* security 35: a child that does not read its channel is hung */
-	kill_child(m, errno == EAGAIN ? "channel full" : strerror(errno));
+	kill_child(c, errno == EAGAIN ? "channel full" : strerror(errno));
 	return -1;
 }
 
@@ -65,23 +60,38 @@ send_sink(struct mon *m)
 		.counted = m->log_counted };
 
 	if (m->log_fd >= 0)
-		(void)send_to_logger(m, CHAN_LOG_SINK, &s, sizeof(s),
+		(void)send_to(&m->logger, CHAN_LOG_SINK, &s, sizeof(s),
 		    m->log_fd); /* failure killed the child */
 }
 
-/* Hands the container's output read ends to the logger (spec 3.1 step 15). */
+static int
+send_source(struct mon *m, unsigned stream, unsigned flags, int fd)
+{
+	struct chan_log_source src = { .stream = stream, .flags = flags };
+
+	if (fd < 0)
+		return 0;
+	return send_to(&m->logger, CHAN_LOG_SOURCE, &src, sizeof(src), fd);
+}
+
+/*
+ * Hands the container's output to the logger (spec 3.1 step 15): the pty
+ * master as stdout with a terminal (spec 6.2 step 4), else the stdout
+ * pipe; the stderr pipe always (it carries the runtime's own messages).
+ */
 void
 mon_logger_sources(struct mon *m)
 {
-	struct chan_log_source out = { .stream = CHAN_STREAM_STDOUT };
-	struct chan_log_source err = { .stream = CHAN_STREAM_STDERR };
-
-	if (m->logger.pid <= 0 || !m->logger.hello)
-		return; /* handed over at HELLO */
-	if (send_to_logger(m, CHAN_LOG_SOURCE, &out, sizeof(out),
-	    m->out_r) == 0)
-		(void)send_to_logger(m, CHAN_LOG_SOURCE, &err, sizeof(err),
-		    m->err_r); /* failure killed the child */
+	if (m->phase < MON_PH_RUNNING)
+		return;
+	if (m->pty >= 0) {
+		if (send_source(m, CHAN_STREAM_STDOUT, CHAN_SOURCE_PTY,
+		    m->pty) < 0)
+			return;
+	} else if (send_source(m, CHAN_STREAM_STDOUT, 0, m->out_r) < 0) {
+		return;
+	}
+	(void)send_source(m, CHAN_STREAM_STDERR, 0, m->err_r);
 }
 
 void
@@ -89,42 +99,116 @@ mon_logger_drain(struct mon *m)
 {
 	struct mon_child *c = &m->logger;
 
-	if (c->pid <= 0 || !c->hello || c->drain_sent)
+	if (c->drain_sent || send_to(c, CHAN_LOG_DRAIN, NULL, 0, -1) < 0)
 		return; /* sent at HELLO of a respawned logger */
-	if (send_to_logger(m, CHAN_LOG_DRAIN, NULL, 0, -1) == 0)
-		c->drain_sent = true;
+	c->drain_sent = true;
+}
+
+static void
+send_att_fd(struct mon *m, unsigned kind, int fd)
+{
+	struct chan_att_fd f = { .kind = kind };
+
+	if (fd >= 0)
+		(void)send_to(&m->broker, CHAN_ATT_FD, &f, sizeof(f), fd);
+}
+
+/* spec 6.2 step 5: the pty reaches the broker when the runtime sent it. */
+void
+mon_broker_pty(struct mon *m)
+{
+	send_att_fd(m, CHAN_ATT_FD_PTY, m->pty);
+}
+
+/* spec 10.2 step 5: after the drain, deliver, close clients, acknowledge. */
+void
+mon_broker_close(struct mon *m)
+{
+	struct mon_child *c = &m->broker;
+
+	m->att_close_sent = true;
+	if (c->pid <= 0 || !c->hello ||
+	    send_to(c, CHAN_ATT_CLOSE, NULL, 0, -1) < 0)
+		mon_att_closed(m); /* no broker: its clients already saw EOF */
+}
+
+/* architecture.md: a new logger<->broker pair whenever either is new. */
+static void
+peer_new(struct mon *m)
+{
+	struct chan_peer p;
+	int sv[2];
+
+	if (!m->logger.hello || !m->broker.hello)
+		return;
+	if (chan_pair(sv) < 0) {
+		diag_warn("Failed to create the logger-broker channel");
+		return;
+	}
+	p = (struct chan_peer){ .generation = ++m->peer_gen };
+	if (send_to(&m->logger, CHAN_PEER, &p, sizeof(p), sv[0]) == 0)
+		(void)send_to(&m->broker, CHAN_PEER, &p, sizeof(p), sv[1]);
+	(void)close(sv[0]); /* the children hold their ends */
+	(void)close(sv[1]);
+}
+
+static void
+welcome_logger(struct mon *m)
+{
+	send_sink(m);
+	mon_logger_sources(m);
+	if (m->phase == MON_PH_DRAINING)
+		mon_logger_drain(m);
+}
+
+static void
+welcome_broker(struct mon *m)
+{
+	send_att_fd(m, CHAN_ATT_FD_LISTENER, m->att_listener);
+	send_att_fd(m, CHAN_ATT_FD_CTL, m->ctl_r);
+	send_att_fd(m, CHAN_ATT_FD_WINSZ, m->winsz_r);
+	if (!m->stdin_closed)
+		send_att_fd(m, CHAN_ATT_FD_STDIN, m->in_w);
+	send_att_fd(m, CHAN_ATT_FD_PTY, m->pty);
+	if (m->att_close_sent)
+		(void)send_to(&m->broker, CHAN_ATT_CLOSE, NULL, 0, -1);
+}
+
+static bool
+child_needed_up(const struct mon_child *c)
+{
+	return c->pid <= 0 || c->hello;
 }
 
 static int
-on_hello(struct mon *m, const struct chan_msg *msg)
+on_hello(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 {
-	struct mon_child *c = &m->logger;
 	const struct chan_hello *h = &msg->u.hello;
 
-	if (c->hello || h->role != CHAN_LOGGER || h->version != CHAN_VERSION ||
-	    h->pid != c->pid)
+	if (c->hello || h->role != c->chan_role ||
+	    h->version != CHAN_VERSION || h->pid != c->pid)
 		return -1;
 	c->hello = true;
-	send_sink(m);
-	if (m->phase == MON_PH_LOGGER)
-		mon_logger_ready(m);
-	else if (m->phase >= MON_PH_RUNNING)
-		mon_logger_sources(m);
-	if (m->phase == MON_PH_DRAINING)
-		mon_logger_drain(m);
+	if (c == &m->logger)
+		welcome_logger(m);
+	else
+		welcome_broker(m);
+	peer_new(m);
+	if (m->phase == MON_PH_LOGGER && child_needed_up(&m->logger) &&
+	    child_needed_up(&m->broker))
+		mon_children_ready(m);
 	return 0;
 }
 
 /* security 33: DIAG text is printed escaped and cut, never raw. */
 static int
-on_diag(struct mon *m, const struct chan_msg *msg)
+on_diag(struct mon *m VIGIL_UNUSED, struct mon_child *c,
+    const struct chan_msg *msg)
 {
 	char out[DIAG_TEXT_MAX];
 	size_t o = 0;
 	unsigned level = msg->u.raw[0];
 
-	if (level >= DIAG_LEVEL_MAX)
-		return -1;
 	for (size_t i = 1; i < msg->len && o + 5 < sizeof(out); i++) {
 		unsigned char ch = msg->u.raw[i];
 		if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
@@ -137,8 +221,8 @@ on_diag(struct mon *m, const struct chan_msg *msg)
 	}
 	if (diag_enabled((enum diag_level)level)) {
 		char line[DIAG_TEXT_MAX + 32];
-		int n = snprintf(line, sizeof(line), "%s: %.*s",
-		    m->logger.role, (int)o, out);
+		int n = snprintf(line, sizeof(line), "%s: %.*s", c->role,
+		    (int)o, out);
 		diag_emit((enum diag_level)level, line,
 		    n > 0 ? (size_t)n : 0);
 	}
@@ -147,27 +231,30 @@ on_diag(struct mon *m, const struct chan_msg *msg)
 
 /* security.md: the reaper names the forbidden call. */
 static int
-on_trap(struct mon *m, const struct chan_msg *msg)
+on_trap(struct mon *m VIGIL_UNUSED, struct mon_child *c,
+    const struct chan_msg *msg)
 {
 	char *name = seccomp_syscall_resolve_num_arch(msg->u.trap.arch,
 	    msg->u.trap.nr);
 
-	diag_warnx("%s: forbidden system call %s", m->logger.role,
+	diag_warnx("%s: forbidden system call %s", c->role,
 	    name != NULL ? name : "(unknown)");
 	if (name == NULL)
-		diag_warnx("%s: system call number %d, arch 0x%x",
-		    m->logger.role, (int)msg->u.trap.nr,
-		    (unsigned)msg->u.trap.arch);
+		diag_warnx("%s: system call number %d, arch 0x%x", c->role,
+		    (int)msg->u.trap.nr, (unsigned)msg->u.trap.arch);
 	free(name);
 	return 0;
 }
 
-/* spec 9.3, 9.5: the reaper opens; the logger only gets the fd. */
+/* spec 8.4, 9.3, 9.5: the reaper opens; the logger only gets the fd. */
 static int
-on_reopen(struct mon *m, const struct chan_msg *msg)
+on_reopen(struct mon *m, struct mon_child *c VIGIL_UNUSED,
+    const struct chan_msg *msg)
 {
-	if (msg->u.log_reopen.sink != CHAN_SINK_K8S || m->log_fd < 0)
+	if (msg->u.log_reopen.sink != CHAN_SINK_K8S)
 		return -1;
+	if (m->log_fd < 0)
+		return 0; /* spec 8.4: with no k8s-file driver it does nothing */
 	if (mon_log_reopen(m) < 0) {
 		/* keep the old file; retry after another limit's worth */
 		diag_warn("Failed to reopen log file %s:", m->o->k8s_path);
@@ -178,11 +265,11 @@ on_reopen(struct mon *m, const struct chan_msg *msg)
 }
 
 static int
-on_drained(struct mon *m, const struct chan_msg *msg)
+on_drained(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 {
 	const struct chan_log_drained *d = &msg->u.log_drained;
 
-	if (!m->logger.drain_sent || m->phase != MON_PH_DRAINING)
+	if (!c->drain_sent || m->phase != MON_PH_DRAINING)
 		return -1;
 	if (d->bytes_lost > 0)
 		diag_warnx("logger: %llu bytes of output could not be logged",
@@ -194,22 +281,70 @@ on_drained(struct mon *m, const struct chan_msg *msg)
 	return 0;
 }
 
-typedef int (*mon_handler)(struct mon *, const struct chan_msg *);
+static int
+on_peer_lost(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
+{
+	diag_warnx("%s: bad message from its peer; new pair", c->role);
+	if (msg->u.peer.generation == m->peer_gen)
+		peer_new(m);
+	return 0;
+}
 
-/* What the reaper accepts from a logger (after OpenSSH's monitor table). */
+/* spec 7.4: the container reads EOF once nobody holds the write end. */
+static int
+on_stdin_closed(struct mon *m, struct mon_child *c VIGIL_UNUSED,
+    const struct chan_msg *msg VIGIL_UNUSED)
+{
+	if (m->stdin_closed)
+		return -1;
+	m->stdin_closed = true;
+	if (m->in_w >= 0)
+		(void)close(m->in_w); /* architecture.md: never handed again */
+	m->in_w = -1;
+	return 0;
+}
+
+static int
+on_att_closed(struct mon *m, struct mon_child *c VIGIL_UNUSED,
+    const struct chan_msg *msg)
+{
+	const struct chan_att_closed *a = &msg->u.att_closed;
+
+	if (!m->att_close_sent)
+		return -1;
+	if (a->dropped > 0)
+		diag_warnx("attach: %llu bytes of output were dropped for "
+		    "slow clients", (unsigned long long)a->dropped);
+	mon_att_closed(m);
+	return 0;
+}
+
+typedef int (*mon_handler)(struct mon *, struct mon_child *,
+    const struct chan_msg *);
+
+/* What the reaper accepts from each role (after OpenSSH's monitor table). */
 static const mon_handler logger_handlers[CHAN_TYPE_MAX] = {
 	[CHAN_HELLO] = on_hello,
 	[CHAN_DIAG] = on_diag,
 	[CHAN_TRAP] = on_trap,
 	[CHAN_LOG_REOPEN] = on_reopen,
 	[CHAN_LOG_DRAINED] = on_drained,
+	[CHAN_PEER_LOST] = on_peer_lost,
+};
+
+static const mon_handler broker_handlers[CHAN_TYPE_MAX] = {
+	[CHAN_HELLO] = on_hello,
+	[CHAN_DIAG] = on_diag,
+	[CHAN_TRAP] = on_trap,
+	[CHAN_LOG_REOPEN] = on_reopen,
+	[CHAN_PEER_LOST] = on_peer_lost,
+	[CHAN_ATT_STDIN_CLOSED] = on_stdin_closed,
+	[CHAN_ATT_CLOSED] = on_att_closed,
 };
 
 static void
-chan_closed(struct mon *m)
+chan_closed(struct mon_child *c)
 {
-	struct mon_child *c = &m->logger;
-
 	if (c->ev != NULL) {
 		event_free(c->ev);
 		c->ev = NULL;
@@ -220,16 +355,35 @@ chan_closed(struct mon *m)
 }
 
 static void
+violation(struct mon_child *c, const char *why)
+{
+	char what[96];
+
+	(void)snprintf(what, sizeof(what), "protocol violation: %s", why);
+	kill_child(c, what);
+	chan_closed(c);
+}
+
+static struct mon_child *
+child_of_chan(struct mon *m, int fd)
+{
+	return m->logger.chan == fd ? &m->logger : &m->broker;
+}
+
+static void
 chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 {
 	struct mon *m = arg;
+	struct mon_child *c = child_of_chan(m, fd);
+	const mon_handler *handlers = c == &m->logger ? logger_handlers :
+	    broker_handlers;
 	struct chan_msg msg;
 	const char *why = NULL;
 
-	for (int i = 0; i < MON_CHAN_BATCH; i++) {
-		int rc = chan_recv(fd, CHAN_LOGGER, &msg, &why);
+	for (int i = 0; i < MON_CHAN_BATCH && c->chan >= 0; i++) {
+		int rc = chan_recv(fd, c->chan_role, &msg, &why);
 		if (rc == 0) {
-			chan_closed(m);
+			chan_closed(c);
 			return;
 		}
 		if (rc < 0) {
@@ -239,34 +393,27 @@ chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 			 * first, then what it sent (its TRAP report) */
 			if (errno == ECONNRESET)
 				continue;
-			kill_child(m, errno == EPROTO ? why : strerror(errno));
-			chan_closed(m);
+			violation(c, errno == EPROTO ? why : strerror(errno));
 			return;
 		}
-		/* the logger is sent nothing it could answer with an fd */
+		/* no type a child may send carries an fd (the table) */
 		if (msg.fd >= 0)
 			(void)close(msg.fd);
 		/* security 33: field values, before any handler sees them */
 		if (chan_msg_check(msg.type, msg.u.raw, msg.len, &why) < 0) {
-			kill_child(m, why);
-			chan_closed(m);
+			violation(c, why);
 			return;
 		}
-		if (logger_handlers[msg.type] == NULL ||
-		    logger_handlers[msg.type](m, &msg) < 0) {
-			char what_s[64];
-			(void)snprintf(what_s, sizeof(what_s),
-			    "protocol violation: unexpected %s",
-			    chan_specs[msg.type].name);
-			kill_child(m, what_s);
-			chan_closed(m);
+		if (handlers[msg.type] == NULL ||
+		    handlers[msg.type](m, c, &msg) < 0) {
+			violation(c, chan_specs[msg.type].name);
 			return;
 		}
 	}
 }
 
 static VIGIL_NORETURN void
-logger_child(struct mon *m, int chan)
+child_main(struct mon *m, struct mon_child *c, int chan)
 {
 	struct role_conf rc = {
 		.chan_fd = chan,
@@ -276,15 +423,19 @@ logger_child(struct mon *m, int chan)
 		.short_id = m->short_id,
 		.log_size_max = m->o->log_size_max,
 		.no_sync_log = m->o->no_sync_log,
+		.stdin_pipe = m->o->stdin_ && !m->o->terminal,
+		.terminal = m->o->terminal,
+		.leave_stdin_open = m->o->leave_stdin_open,
 	};
 
-	log_main(&rc);
+	if (c == &m->logger)
+		log_main(&rc);
+	att_main(&rc);
 }
 
 int
-mon_logger_spawn(struct mon *m)
+mon_child_spawn(struct mon *m, struct mon_child *c)
 {
-	struct mon_child *c = &m->logger;
 	sigset_t all, old;
 	int sv[2];
 	pid_t pid;
@@ -295,7 +446,7 @@ mon_logger_spawn(struct mon *m)
 	(void)sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
 	if (pid == 0)
-		logger_child(m, sv[1]); /* unblocks in sandbox_drop() */
+		child_main(m, c, sv[1]); /* unblocks in sandbox_drop() */
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	(void)close(sv[1]); /* the child's end */
 	if (pid < 0) {
@@ -308,19 +459,18 @@ mon_logger_spawn(struct mon *m)
 	c->drain_sent = false;
 	c->started = time(NULL);
 	if (io_set_nonblock(c->chan, true) < 0)
-		diag_warn("Failed to make the logger channel non-blocking");
+		diag_warn("Failed to make the %s channel non-blocking", c->role);
 	c->ev = event_new(m->base, c->chan, EV_READ | EV_PERSIST, chan_cb, m);
 	if (c->ev == NULL || event_add(c->ev, NULL) < 0) {
-		kill_child(m, "cannot watch its channel");
-		chan_closed(m);
+		kill_child(c, "cannot watch its channel");
+		chan_closed(c);
 	}
 	return 0;
 }
 
 static void
-schedule_respawn(struct mon *m)
+schedule_respawn(struct mon *m, struct mon_child *c)
 {
-	struct mon_child *c = &m->logger;
 	struct timeval tv;
 
 	if (time(NULL) - c->started >= MON_RESPAWN_RESET_S)
@@ -340,17 +490,27 @@ schedule_respawn(struct mon *m)
 }
 
 static void
+respawn_one(struct mon *m, struct mon_child *c)
+{
+	if (c->pid > 0 || c->respawn == NULL ||
+	    evtimer_pending(c->respawn, NULL))
+		return;
+	if (mon_child_spawn(m, c) < 0) {
+		diag_warn("Failed to respawn the %s", c->role);
+		schedule_respawn(m, c);
+	}
+}
+
+static void
 respawn_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
     void *arg)
 {
 	struct mon *m = arg;
 
-	if (m->phase == MON_PH_DONE || m->logger.pid > 0)
+	if (m->phase == MON_PH_DONE)
 		return;
-	if (mon_logger_spawn(m) < 0) {
-		diag_warn("Failed to respawn the logger");
-		schedule_respawn(m);
-	}
+	respawn_one(m, &m->logger);
+	respawn_one(m, &m->broker);
 }
 
 static void
@@ -364,16 +524,15 @@ say_death(const struct mon_child *c, int status)
 		    (int)c->pid, WEXITSTATUS(status));
 }
 
-/* The logger died: say why, then respawn it unless monitoring is over. */
+/* A child died: say why, then respawn it unless monitoring is over. */
 void
-mon_logger_reaped(struct mon *m, int status)
+mon_child_reaped(struct mon *m, struct mon_child *c, int status)
 {
-	struct mon_child *c = &m->logger;
 	bool said_hello = c->hello;
 
 	if (m->phase != MON_PH_DONE)
 		say_death(c, status);
-	chan_closed(m);
+	chan_closed(c);
 	c->pid = 0;
 	c->hello = false;
 	c->deaths++;
@@ -381,23 +540,26 @@ mon_logger_reaped(struct mon *m, int status)
 		return;
 	if (m->phase == MON_PH_LOGGER && !said_hello) {
 		/* security.md: fail closed, the start fails on the sync pipe */
-		mon_fail(m, "Failed to start the logger: it died during setup");
+		mon_fail(m, "Failed to start the %s: it died during setup",
+		    c->role);
 		return;
 	}
-	schedule_respawn(m);
+	if (c == &m->broker && m->att_close_sent) {
+		mon_att_closed(m); /* its clients saw EOF when it died */
+		return;
+	}
+	schedule_respawn(m, c);
 }
 
-/* After the drain, or when monitoring ends without one. */
+/* When monitoring ends: the child's work is done or abandoned. */
 void
-mon_logger_stop(struct mon *m)
+mon_child_stop(struct mon *m VIGIL_UNUSED, struct mon_child *c)
 {
-	struct mon_child *c = &m->logger;
-
 	if (c->respawn != NULL) {
 		event_free(c->respawn);
 		c->respawn = NULL;
 	}
-	chan_closed(m);
+	chan_closed(c);
 	if (c->pid > 0)
-		(void)kill(c->pid, SIGKILL); /* its work is done or abandoned */
+		(void)kill(c->pid, SIGKILL);
 }

@@ -100,7 +100,9 @@ mon_reap(struct mon *m)
 			m->runtime_status = status;
 			runtime_done(m);
 		} else if (pid == m->logger.pid) {
-			mon_logger_reaped(m, status);
+			mon_child_reaped(m, &m->logger, status);
+		} else if (pid == m->broker.pid) {
+			mon_child_reaped(m, &m->broker, status);
 		} else if (m->ctr_pid > 0 && pid == m->ctr_pid) {
 			container_exited(m, status);
 		} else if (m->ctr_pid <= 0) {
@@ -141,8 +143,35 @@ drain_timeout_cb(evutil_socket_t fd VIGIL_UNUSED, short w VIGIL_UNUSED,
 	finish(m);
 }
 
+static void
+close_timeout_cb(evutil_socket_t fd VIGIL_UNUSED, short w VIGIL_UNUSED,
+    void *arg)
+{
+	struct mon *m = arg;
+
+	diag_warnx("the attach broker did not close its clients in %d s",
+	    MON_DRAIN_TIMEOUT_S);
+	finish(m);
+}
+
+/* spec 10.2: logs complete; now attach clients are closed, then exit. */
 void
 mon_drained(struct mon *m)
+{
+	struct timeval tv = { .tv_sec = MON_DRAIN_TIMEOUT_S };
+
+	if (m->broker.pid <= 0 && m->broker.respawn == NULL) {
+		finish(m);
+		return;
+	}
+	m->close_ev = evtimer_new(m->base, close_timeout_cb, m);
+	if (m->close_ev == NULL || evtimer_add(m->close_ev, &tv) < 0)
+		diag_warnx("cannot bound the attach close wait");
+	mon_broker_close(m);
+}
+
+void
+mon_att_closed(struct mon *m)
 {
 	finish(m);
 }
@@ -165,8 +194,8 @@ container_exited(struct mon *m, int status)
 		(void)event_del(m->timeout_ev);
 	if (m->phase != MON_PH_RUNNING)
 		return;
-	if (m->o->passthrough) {
-		finish(m);
+	if (m->logger.pid <= 0 && m->logger.respawn == NULL) {
+		finish(m); /* passthrough: nothing to drain */
 		return;
 	}
 	m->phase = MON_PH_DRAINING;
@@ -249,6 +278,27 @@ runtime_failed(struct mon *m)
 	finish(m);
 }
 
+/*
+ * spec 4.3: with a terminal the runtime must have sent the pty master by
+ * the time it exits successfully; the connection may still be queued.
+ */
+static bool
+terminal_arrived(struct mon *m)
+{
+	int rc = mon_console_accept(m);
+
+	if (rc == 1) {
+		mon_broker_pty(m);
+		return true;
+	}
+	if (rc < 0)
+		mon_fail(m, "Failed to receive console file descriptor: %s",
+		    strerror(errno));
+	else
+		mon_fail(m, "Runtime did not set up terminal");
+	return false;
+}
+
 /* spec 4.4: read and report the pid; then the container is monitored. */
 static void
 runtime_done(struct mon *m)
@@ -263,6 +313,8 @@ runtime_done(struct mon *m)
 		runtime_failed(m);
 		return;
 	}
+	if (m->o->terminal && m->pty < 0 && !terminal_arrived(m))
+		return;
 	if (mon_pidfile_read(m->o->pidfile_path, &pid, why, sizeof(why)) < 0) {
 		char err[MON_RUNTIME_STDERR_MAX + 1];
 		size_t n = mon_runtime_stderr(m, err, sizeof(err) - 1);
@@ -277,8 +329,7 @@ runtime_done(struct mon *m)
 	m->ctr_pid = pid;
 	m->phase = MON_PH_RUNNING;
 	mon_sync_report(m, pid, NULL, 0);
-	if (!m->o->passthrough)
-		mon_logger_sources(m);
+	mon_logger_sources(m);
 	for (size_t i = 0; i < m->n_early; i++) {
 		if (m->early[i].pid == pid) {
 			container_exited(m, m->early[i].status);
@@ -300,9 +351,28 @@ stdio_to_devnull(struct mon *m)
 			diag_warn("Failed to redirect fd %d to /dev/null", fd);
 }
 
-/* The logger is sandboxed and listening: now the runtime may run. */
+static void
+console_cb(evutil_socket_t fd VIGIL_UNUSED, short w VIGIL_UNUSED, void *arg)
+{
+	struct mon *m = arg;
+	int rc = mon_console_accept(m);
+
+	if (rc == 0)
+		return;
+	if (m->cons_ev != NULL) {
+		event_free(m->cons_ev);
+		m->cons_ev = NULL;
+	}
+	if (rc == 1)
+		mon_broker_pty(m);
+	else
+		mon_fail(m, "Failed to receive console file descriptor: %s",
+		    strerror(errno));
+}
+
+/* The children are sandboxed and listening: now the runtime may run. */
 void
-mon_logger_ready(struct mon *m)
+mon_children_ready(struct mon *m)
 {
 	sigset_t fwd, old;
 
@@ -322,6 +392,13 @@ mon_logger_ready(struct mon *m)
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	if (m->o->passthrough)
 		stdio_to_devnull(m); /* spec 3.1 step 13 */
+	if (m->cons_fd >= 0) {
+		/* spec 4.3: the loop runs to accept the console connection */
+		m->cons_ev = event_new(m->base, m->cons_fd, EV_READ | EV_PERSIST,
+		    console_cb, m);
+		if (m->cons_ev == NULL || event_add(m->cons_ev, NULL) < 0)
+			diag_warnx("cannot watch the console socket");
+	}
 	mon_reap(m); /* a SIGCHLD may have come while blocked */
 }
 
@@ -345,8 +422,10 @@ daemon_setup(struct mon *m)
 		fatal("Failed to create the event loop");
 	if (mon_signals_init(m) < 0)
 		fatal("Failed to set up signal handling");
-	if (mon_stdio_create(m) < 0)
+	if (mon_stdio_create(m) < 0 || mon_stdin_create(m) < 0)
 		fatal("Failed to create the container's stdio");
+	if (mon_console_create(m) < 0)
+		fatal("Failed to create the console socket");
 }
 
 /* spec 10.2 step 5 and rule 4 of 2.2: all but the sync pipe. */
@@ -371,7 +450,12 @@ release_loop(struct mon *m)
 		event_free(m->timeout_ev);
 	if (m->drain_ev != NULL)
 		event_free(m->drain_ev);
+	if (m->close_ev != NULL)
+		event_free(m->close_ev);
+	if (m->cons_ev != NULL)
+		event_free(m->cons_ev);
 	m->ctr_ev = m->timeout_ev = m->drain_ev = NULL;
+	m->close_ev = m->cons_ev = NULL;
 	event_base_free(m->base);
 	m->base = NULL;
 }
@@ -428,25 +512,44 @@ run_exit_command(struct mon *m)
 			    WEXITSTATUS(status));
 }
 
+/*
+ * The logger (unless passthrough) and, with an attach socket, the broker;
+ * the runtime runs once both are sandboxed (security.md: fail closed).
+ */
+static void
+start_children(struct mon *m)
+{
+	if (m->o->passthrough) {
+		mon_children_ready(m); /* spec 9.8: no logger, no broker */
+		return;
+	}
+	if (mon_attach_create(m) < 0)
+		return; /* reported on the sync pipe */
+	m->phase = MON_PH_LOGGER;
+	if (mon_child_spawn(m, &m->logger) < 0) {
+		mon_fail(m, "Failed to start the logger: %s", strerror(errno));
+		return;
+	}
+	if (m->att_listener >= 0 && mon_child_spawn(m, &m->broker) < 0)
+		mon_fail(m, "Failed to start the attach broker: %s",
+		    strerror(errno));
+}
+
 VIGIL_NORETURN void
 mon_daemon(struct mon *m)
 {
 	daemon_setup(m);
-	if (m->o->passthrough) {
-		mon_logger_ready(m); /* spec 9.8: no logger at all */
-	} else {
-		m->phase = MON_PH_LOGGER;
-		if (mon_logger_spawn(m) < 0)
-			mon_fail(m, "Failed to start the logger: %s",
-			    strerror(errno));
-	}
+	start_children(m);
 	if (m->phase != MON_PH_DONE && event_base_dispatch(m->base) < 0)
 		diag_warnx("the event loop failed");
 	m->phase = MON_PH_DONE;
-	mon_logger_stop(m);
+	mon_child_stop(m, &m->logger);
+	mon_child_stop(m, &m->broker);
 	close_inherited(m);
 	if (m->ctr_pid > 0)
 		mon_exit_files(m); /* spec 10.2 steps 6-7 */
+	mon_attach_remove(m); /* spec 10.2 step 9 */
+	mon_console_remove(m);
 	if (m->exit_status == 0)
 		m->exit_status = m->ctr_value & 0xff; /* spec 10.8 */
 	release_loop(m);

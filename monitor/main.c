@@ -32,8 +32,16 @@ mon_init(struct mon *m, struct mon_opts *o)
 	m->out_r = m->out_w = m->err_r = m->err_w = -1;
 	m->ctr_pidfd = -1;
 	m->logger.role = "logger";
+	m->logger.chan_role = CHAN_LOGGER;
 	m->logger.chan = -1;
 	m->logger.backoff_ms = MON_RESPAWN_MIN_MS;
+	m->broker.role = "attach";
+	m->broker.chan_role = CHAN_BROKER;
+	m->broker.chan = -1;
+	m->broker.backoff_ms = MON_RESPAWN_MIN_MS;
+	m->bundle_dirfd = m->att_listener = -1;
+	m->ctl_r = m->ctl_w = m->winsz_r = m->winsz_w = -1;
+	m->in_r = m->in_w = m->cons_fd = m->pty = -1;
 }
 
 int

@@ -42,7 +42,8 @@ enum mon_phase {
 };
 
 struct mon_child {
-	const char *role;    /* "logger" */
+	const char *role;    /* "logger" or "attach" */
+	unsigned chan_role;  /* CHAN_LOGGER or CHAN_BROKER */
 	pid_t pid;	     /* 0 when none runs */
 	int chan;	     /* reaper's end, -1 when none */
 	struct event *ev;    /* read event on chan */
@@ -111,6 +112,23 @@ struct mon {
 	size_t n_sig_ev;
 
 	struct mon_child logger;
+	struct mon_child broker;
+	uint32_t peer_gen;    /* generation of the current logger<->broker pair */
+	bool stdin_closed;    /* the broker closed stdin: never handed again */
+	bool att_close_sent;  /* CHAN_ATT_CLOSE sent (spec 10.2 step 5) */
+	struct event *close_ev;
+
+	/* The attach path's objects (spec 6.2, 7, 8). */
+	int bundle_dirfd;
+	int att_listener;
+	char *att_link;	      /* <socket-dir-path>/<cuuid>, when made */
+	int ctl_r, ctl_w, winsz_r, winsz_w;
+	int in_r, in_w;	      /* the stdin pipe (-i without -t) */
+	int cons_fd;	      /* the console socket's listener (-t) */
+	char *cons_dir, *cons_path;
+	struct event *cons_ev;
+	int pty;	      /* the pty master, once the runtime sent it */
+
 	int exit_status; /* the daemon's own exit status (spec 10.8) */
 };
 
@@ -144,12 +162,22 @@ int mon_stdio_create(struct mon *) VIGIL_MUST_CHECK;
 int mon_runtime_spawn(struct mon *) VIGIL_MUST_CHECK;
 size_t mon_runtime_stderr(struct mon *, char *buf, size_t cap);
 
+/* attach.c: the attach socket, FIFOs, console socket, stdin pipe. */
+int mon_attach_create(struct mon *);
+void mon_attach_remove(struct mon *);
+int mon_console_create(struct mon *) VIGIL_MUST_CHECK;
+int mon_console_accept(struct mon *);
+void mon_console_remove(struct mon *);
+int mon_stdin_create(struct mon *) VIGIL_MUST_CHECK;
+
 /* child.c: the sandboxed children and their channels. */
-int mon_logger_spawn(struct mon *) VIGIL_MUST_CHECK;
-void mon_logger_reaped(struct mon *, int status);
+int mon_child_spawn(struct mon *, struct mon_child *) VIGIL_MUST_CHECK;
+void mon_child_reaped(struct mon *, struct mon_child *, int status);
+void mon_child_stop(struct mon *, struct mon_child *);
 void mon_logger_drain(struct mon *);
-void mon_logger_stop(struct mon *);
 void mon_logger_sources(struct mon *);
+void mon_broker_pty(struct mon *);
+void mon_broker_close(struct mon *);
 
 /* signals.c: signal events (spec 11, security 40-42). */
 void mon_signals_early(void);
@@ -159,8 +187,9 @@ int mon_signals_forwarding(struct mon *) VIGIL_MUST_CHECK;
 /* life.c: the lifecycle (spec 3.1 steps 10-16, 10). */
 VIGIL_NORETURN void mon_daemon(struct mon *);
 void mon_reap(struct mon *);
-void mon_logger_ready(struct mon *);
+void mon_children_ready(struct mon *);
 void mon_drained(struct mon *);
+void mon_att_closed(struct mon *);
 void mon_fail(struct mon *, const char *fmt, ...) VIGIL_PRINTF(2, 3);
 int mon_exit_value(int status);
 

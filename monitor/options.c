@@ -18,6 +18,8 @@
 #include "common/num.h"
 #include "monitor/options.h"
 
+#include "version.h" /* generated: build/gen/version.h */
+
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.0.0"
 #endif
@@ -177,14 +179,9 @@ static const struct {
 	enum mon_given kind;
 	size_t off;
 } mon_unsupported[] = {
-	{ "--terminal", MON_GIVEN_BOOL, MON_OFF(terminal) },
-	{ "--stdin", MON_GIVEN_BOOL, MON_OFF(stdin_) },
-	{ "--leave-stdin-open", MON_GIVEN_BOOL, MON_OFF(leave_stdin_open) },
 	{ "--exec", MON_GIVEN_BOOL, MON_OFF(exec) },
 	{ "--exec-attach", MON_GIVEN_BOOL, MON_OFF(exec_attach) },
 	{ "--restore", MON_GIVEN_STR, MON_OFF(restore) },
-	{ "--full-attach", MON_GIVEN_BOOL, MON_OFF(full_attach) },
-	{ "--socket-dir-path", MON_GIVEN_BOOL, MON_OFF(socket_dir_path_set) },
 	{ "--log-path journald", MON_GIVEN_BOOL, MON_OFF(journald) },
 	{ "--log-global-size-max", MON_GIVEN_BOOL,
 	    MON_OFF(log_global_size_max_set) },

@@ -93,6 +93,10 @@ runtime_argv(const struct mon *m)
 	if (o->no_new_keyring)
 		argv_add(&v, &n, &cap, "--no-new-keyring");
 	argv_addv(&v, &n, &cap, &o->runtime_opts);
+	if (m->cons_path != NULL) {
+		argv_add(&v, &n, &cap, "--console-socket");
+		argv_add(&v, &n, &cap, m->cons_path);
+	}
 	argv_add(&v, &n, &cap, o->cid);
 	return v;
 }
@@ -152,12 +156,17 @@ child_stdio(const struct mon *m)
 {
 	if (m->o->passthrough)
 		return;
-	if (dup2(m->devnull, STDIN_FILENO) < 0 ||
-	    dup2(m->out_w, STDOUT_FILENO) < 0 ||
+	/* spec 4.2 step 3: the stdin pipe with -i and no terminal; the
+	 * stdout pipe without a terminal; else /dev/null */
+	if (dup2(m->in_r >= 0 ? m->in_r : m->devnull, STDIN_FILENO) < 0 ||
+	    dup2(m->o->terminal ? m->devnull : m->out_w, STDOUT_FILENO) < 0 ||
 	    dup2(m->err_w, STDERR_FILENO) < 0)
 		_exit(127);
 	/* spec 4.2 step 3: any container user may reopen /dev/stdout */
-	(void)fchmod(STDOUT_FILENO, 0777); /* EINVAL on some pipes: ignored */
+	if (m->in_r >= 0)
+		(void)fchmod(STDIN_FILENO, 0777); /* EINVAL: ignored */
+	if (!m->o->terminal)
+		(void)fchmod(STDOUT_FILENO, 0777);
 	(void)fchmod(STDERR_FILENO, 0777);
 }
 
@@ -209,6 +218,9 @@ mon_runtime_spawn(struct mon *m)
 		(void)close(m->out_w);
 		(void)close(m->err_w);
 		m->out_w = m->err_w = -1;
+		if (m->in_r >= 0)
+			(void)close(m->in_r); /* the container's end */
+		m->in_r = -1;
 	}
 	return 0;
 }

@@ -13,7 +13,9 @@ NAME selects tests: a test function (with or without the test_ prefix), a
 file (test_log or log), a shell pattern (*sec2*) or a substring (sec45).
 TESTS="a b" in the environment does the same. VIGIL_IT_JOBS=N runs N tests
 at once; VIGIL_IT_KEEP=1 keeps the test directories; VIGIL_IT_REFERENCE=0/1
-overrides the detection of the reference conmon 2.1.6.
+overrides the detection of the reference conmon 2.1.6;
+VIGIL_IT_ATTACH_REFUSED=opt,... (empty: none) that of the attach options
+the monitor refuses.
 
 Prints ok / FAIL / skip <reason> per test and ends with
 `N passed, N failed[, N skipped]`; exits 1 on any failure.
@@ -244,6 +246,7 @@ def main(argv):
     ref = harness.is_reference()
     os.environ["VIGIL_IT_REFERENCE"] = "1" if ref else "0"  # for the tests
     sockdir = harness.accepts_socket_dir()   # exported the same way
+    refused = harness.refused_options()      # and this (attach tests)
     print("# monitor: %s (%s)%s" % (harness.CONMON, out.splitlines()[0] if
           out.strip() else "--version: status %s %s" % (st, err.strip()),
           ", the reference: ref_differs tests skipped" if ref else ""))
@@ -251,6 +254,9 @@ def main(argv):
                                                    jobs))
     if not sockdir:
         print("# the monitor refuses --socket-dir-path: tests run without it")
+    if refused:
+        print("# the monitor refuses %s: the attach, terminal and ctl tests "
+              "(issue 4) skip" % ", ".join(refused))
     sys.stdout.flush()
     if os.geteuid() != 0:
         print("# warning: not root; runc containers need root")

@@ -256,6 +256,80 @@ Test(chan, passes_log_source_fd)
 	    sizeof(struct chan_log_source));
 }
 
+Test(chan, passes_peer_fd)
+{
+	round_trip_fd(
+	    sv[0], sv[1], CHAN_REAPER, CHAN_PEER, sizeof(struct chan_peer));
+}
+
+Test(chan, passes_att_fd)
+{
+	round_trip_fd(sv[0], sv[1], CHAN_REAPER, CHAN_ATT_FD,
+	    sizeof(struct chan_att_fd));
+}
+
+/* spec 7.3: an OUTPUT payload is exactly an attach record, both bounds. */
+Test(chan, round_trips_output_records)
+{
+	unsigned char rec[CHAN_OUTPUT_MAX];
+	struct chan_msg m;
+	const char *why = NULL;
+	int lp[2];
+
+	cr_assert_eq(chan_pair(lp), 0);
+	memset(rec, 'o', sizeof(rec));
+	rec[0] = CHAN_STREAM_STDERR;
+	cr_assert_eq(chan_send(lp[0], CHAN_OUTPUT, rec, sizeof(rec), -1), 0);
+	cr_assert_eq(chan_recv(lp[1], CHAN_LOGGER, &m, &why), 1, "%s", why);
+	cr_assert_eq(m.type, CHAN_OUTPUT);
+	cr_assert_eq(m.len, CHAN_OUTPUT_DATA_MAX + 1);
+	cr_assert_arr_eq(m.u.raw, rec, sizeof(rec));
+	rec[0] = CHAN_STREAM_STDOUT;
+	cr_assert_eq(chan_send(lp[0], CHAN_OUTPUT, rec, 2, -1), 0);
+	cr_assert_eq(chan_recv(lp[1], CHAN_LOGGER, &m, &why), 1, "%s", why);
+	cr_assert_eq(m.len, 2);
+	cr_assert_eq(m.u.raw[0], CHAN_STREAM_STDOUT);
+	cr_assert_eq(chan_msg_check(m.type, m.u.raw, m.len, &why), 0);
+	(void)close(lp[0]); /* test cleanup */
+	(void)close(lp[1]);
+}
+
+/* The broker's and the pair's payloads arrive field for field. */
+Test(chan, round_trips_broker_fields)
+{
+	struct chan_att_clients c = {.attached = 1}, cg;
+	struct chan_att_closed d = {.dropped = 1ULL << 40, .clients = 1000},
+			       dg;
+	struct chan_peer p = {.generation = 77}, pg;
+	struct chan_msg m;
+	const char *why = NULL;
+
+	cr_assert_eq(chan_send(sv[1], CHAN_ATT_CLIENTS, &c, sizeof(c), -1), 0);
+	cr_assert_eq(chan_recv(sv[0], CHAN_BROKER, &m, &why), 1, "%s", why);
+	memcpy(&cg, m.u.raw, sizeof(cg));
+	cr_assert_eq(cg.attached, 1);
+	cr_assert_eq(
+	    chan_send(sv[1], CHAN_ATT_CLIENTS_ACK, &c, sizeof(c), -1), 0);
+	cr_assert_eq(chan_recv(sv[0], CHAN_LOGGER, &m, &why), 1, "%s", why);
+	cr_assert_eq(m.type, CHAN_ATT_CLIENTS_ACK);
+	cr_assert_eq(chan_send(sv[1], CHAN_ATT_CLOSED, &d, sizeof(d), -1), 0);
+	cr_assert_eq(chan_recv(sv[0], CHAN_BROKER, &m, &why), 1, "%s", why);
+	memcpy(&dg, m.u.raw, sizeof(dg));
+	cr_assert_eq(dg.dropped, 1ULL << 40);
+	cr_assert_eq(dg.clients, 1000);
+	cr_assert_eq(chan_send(sv[1], CHAN_PEER_LOST, &p, sizeof(p), -1), 0);
+	cr_assert_eq(chan_recv(sv[0], CHAN_BROKER, &m, &why), 1, "%s", why);
+	memcpy(&pg, m.u.raw, sizeof(pg));
+	cr_assert_eq(pg.generation, 77);
+	cr_assert_eq(chan_send(sv[1], CHAN_ATT_STDIN_CLOSED, NULL, 0, -1), 0);
+	cr_assert_eq(chan_recv(sv[0], CHAN_BROKER, &m, &why), 1, "%s", why);
+	cr_assert_eq(m.type, CHAN_ATT_STDIN_CLOSED);
+	cr_assert_eq(m.len, 0);
+	cr_assert_eq(chan_send(sv[0], CHAN_ATT_CLOSE, NULL, 0, -1), 0);
+	cr_assert_eq(chan_recv(sv[1], CHAN_REAPER, &m, &why), 1, "%s", why);
+	cr_assert_eq(m.type, CHAN_ATT_CLOSE);
+}
+
 Test(chan, round_trips_hello_fields)
 {
 	struct chan_hello h = {
@@ -411,14 +485,77 @@ Test(chan, rejects_hello_from_reaper)
 	    sv[1], CHAN_REAPER, "type not allowed from this peer", before);
 }
 
-Test(chan, rejects_log_reopen_from_broker)
+/* Either child may ask for a reopen: the logger at --log-size-max, the
+ * broker for a ctl type 2 line (spec 8.4). */
+Test(chan, accepts_log_reopen_from_either_child)
 {
+	static const unsigned roles[] = {CHAN_LOGGER, CHAN_BROKER};
 	struct chan_log_reopen r = {.sink = CHAN_SINK_K8S};
+	struct chan_msg m;
+	const char *why = NULL;
+
+	for (size_t i = 0; i < VIGIL_NELEM(roles); i++) {
+		cr_assert_eq(
+		    chan_send(sv[1], CHAN_LOG_REOPEN, &r, sizeof(r), -1), 0);
+		cr_assert_eq(chan_recv(sv[0], roles[i], &m, &why), 1,
+		    "role %u: %s", roles[i], why);
+		cr_assert_eq(m.type, CHAN_LOG_REOPEN);
+		cr_assert_eq(m.u.log_reopen.sink, CHAN_SINK_K8S);
+	}
+}
+
+/* security 31: each pair and broker type only from its one sender. */
+Test(chan, rejects_types_from_the_wrong_child)
+{
+	static const struct {
+		unsigned type, peer;
+		size_t len;
+	} bad[] = {
+	    {CHAN_OUTPUT, CHAN_BROKER, 2},
+	    {CHAN_ATT_CLIENTS, CHAN_LOGGER, sizeof(struct chan_att_clients)},
+	    {CHAN_ATT_CLIENTS_ACK, CHAN_BROKER,
+		sizeof(struct chan_att_clients)},
+	    {CHAN_ATT_STDIN_CLOSED, CHAN_LOGGER, 0},
+	    {CHAN_ATT_CLOSED, CHAN_LOGGER, sizeof(struct chan_att_closed)},
+	    {CHAN_LOG_DRAINED, CHAN_BROKER, sizeof(struct chan_log_drained)},
+	    {CHAN_ATT_CLOSE, CHAN_BROKER, 0},
+	    {CHAN_ATT_CLOSE, CHAN_LOGGER, 0},
+	    {CHAN_LOG_DRAIN, CHAN_BROKER, 0},
+	};
 	int before = fd_count();
 
-	cr_assert_eq(chan_send(sv[1], CHAN_LOG_REOPEN, &r, sizeof(r), -1), 0);
-	expect_reject(
-	    sv[0], CHAN_BROKER, "type not allowed from this peer", before);
+	for (size_t i = 0; i < VIGIL_NELEM(bad); i++) {
+		raw_msg(sv[1], bad[i].type, bad[i].len, NULL, 0);
+		expect_reject(sv[0], bad[i].peer,
+		    "type not allowed from this peer", before);
+	}
+}
+
+/* security 31-32: a reaper-to-child type with its fd, sent upward. */
+Test(chan, rejects_fd_types_from_children)
+{
+	static const struct {
+		unsigned type;
+		size_t len;
+	} down[] = {
+	    {CHAN_PEER, sizeof(struct chan_peer)},
+	    {CHAN_ATT_FD, sizeof(struct chan_att_fd)},
+	    {CHAN_LOG_SOURCE, sizeof(struct chan_log_source)},
+	};
+	static const unsigned roles[] = {CHAN_LOGGER, CHAN_BROKER};
+	int p[2], before;
+
+	make_pipe(p);
+	before = fd_count();
+	for (size_t i = 0; i < VIGIL_NELEM(down); i++)
+		for (size_t r = 0; r < VIGIL_NELEM(roles); r++) {
+			raw_msg(sv[1], down[i].type, down[i].len, &p[1], 1);
+			expect_reject(sv[0], roles[r],
+			    "type not allowed from this peer", before);
+		}
+	(void)close(p[1]); /* test's own copy */
+	expect_no_writer(p[0]);
+	(void)close(p[0]); /* test cleanup */
 }
 
 /* No role, or a set of roles: only what every one of them may send. */
@@ -428,10 +565,27 @@ Test(chan, rejects_for_no_or_mixed_peer)
 
 	raw_msg(sv[1], CHAN_TRAP, sizeof(struct chan_trap), NULL, 0);
 	expect_reject(sv[0], 0, "type not allowed from this peer", before);
-	raw_msg(
-	    sv[1], CHAN_LOG_REOPEN, sizeof(struct chan_log_reopen), NULL, 0);
+	raw_msg(sv[1], CHAN_LOG_DRAINED, sizeof(struct chan_log_drained), NULL,
+	    0);
 	expect_reject(
 	    sv[0], CHAN_CHILD, "type not allowed from this peer", before);
+	raw_msg(sv[1], CHAN_OUTPUT, 2, NULL, 0);
+	expect_reject(
+	    sv[0], CHAN_CHILD, "type not allowed from this peer", before);
+}
+
+/* A set of roles that may all send a type: allowed. */
+Test(chan, accepts_child_types_for_mixed_peer)
+{
+	struct chan_msg m;
+	const char *why = NULL;
+
+	raw_msg(
+	    sv[1], CHAN_LOG_REOPEN, sizeof(struct chan_log_reopen), NULL, 0);
+	cr_assert_eq(chan_recv(sv[0], CHAN_CHILD, &m, &why), 1, "%s", why);
+	raw_msg(sv[1], CHAN_PEER_LOST, sizeof(struct chan_peer), NULL, 0);
+	cr_assert_eq(chan_recv(sv[0], CHAN_CHILD, &m, &why), 1, "%s", why);
+	cr_assert_eq(m.type, CHAN_PEER_LOST);
 }
 
 Test(chan, rejects_payload_too_long)
@@ -764,9 +918,20 @@ Test(chan, table_says_what_chan_msg_h_says)
 	    [CHAN_TRAP] = {"TRAP", CHAN_CHILD, 0, 8, 8},
 	    [CHAN_LOG_SINK] = {"LOG_SINK", CHAN_REAPER, 1, 16, 16},
 	    [CHAN_LOG_SOURCE] = {"LOG_SOURCE", CHAN_REAPER, 1, 8, 8},
-	    [CHAN_LOG_REOPEN] = {"LOG_REOPEN", CHAN_LOGGER, 0, 8, 8},
+	    [CHAN_LOG_REOPEN] = {"LOG_REOPEN", CHAN_CHILD, 0, 8, 8},
 	    [CHAN_LOG_DRAIN] = {"LOG_DRAIN", CHAN_REAPER, 0, 0, 0},
 	    [CHAN_LOG_DRAINED] = {"LOG_DRAINED", CHAN_LOGGER, 0, 24, 24},
+	    [CHAN_PEER] = {"PEER", CHAN_REAPER, 1, 8, 8},
+	    [CHAN_PEER_LOST] = {"PEER_LOST", CHAN_CHILD, 0, 8, 8},
+	    [CHAN_OUTPUT] = {"OUTPUT", CHAN_LOGGER, 0, 2, 8193},
+	    [CHAN_ATT_CLIENTS] = {"ATT_CLIENTS", CHAN_BROKER, 0, 8, 8},
+	    [CHAN_ATT_CLIENTS_ACK] = {"ATT_CLIENTS_ACK", CHAN_LOGGER, 0, 8,
+		8},
+	    [CHAN_ATT_FD] = {"ATT_FD", CHAN_REAPER, 1, 8, 8},
+	    [CHAN_ATT_STDIN_CLOSED] = {"ATT_STDIN_CLOSED", CHAN_BROKER, 0, 0,
+		0},
+	    [CHAN_ATT_CLOSE] = {"ATT_CLOSE", CHAN_REAPER, 0, 0, 0},
+	    [CHAN_ATT_CLOSED] = {"ATT_CLOSED", CHAN_BROKER, 0, 16, 16},
 	};
 
 	for (unsigned t = CHAN_NONE + 1; t < CHAN_TYPE_MAX; t++) {
@@ -865,4 +1030,94 @@ Test(chan, checks_log_fields)
 	d.sync_errno = -1;
 	expect_fields(CHAN_LOG_DRAINED, &d, sizeof(d), "bad errno");
 	expect_fields(CHAN_NONE, NULL, 0, "unknown type");
+}
+
+/* security 33: the pair's and the broker's fields */
+Test(chan, checks_output_stream)
+{
+	unsigned char rec[3] = {CHAN_STREAM_STDOUT, 'h', 'i'};
+
+	expect_fields(CHAN_OUTPUT, rec, sizeof(rec), NULL);
+	rec[0] = CHAN_STREAM_STDERR;
+	expect_fields(CHAN_OUTPUT, rec, sizeof(rec), NULL);
+	rec[0] = 1; /* spec 7.3: stdin, never sent */
+	expect_fields(CHAN_OUTPUT, rec, sizeof(rec), "bad stream");
+	rec[0] = 0;
+	expect_fields(CHAN_OUTPUT, rec, sizeof(rec), "bad stream");
+	rec[0] = 4;
+	expect_fields(CHAN_OUTPUT, rec, sizeof(rec), "bad stream");
+	expect_fields(CHAN_OUTPUT, rec, 1, "bad payload length");
+}
+
+Test(chan, checks_att_clients_fields)
+{
+	static const unsigned types[] = {
+	    CHAN_ATT_CLIENTS, CHAN_ATT_CLIENTS_ACK};
+
+	for (size_t i = 0; i < VIGIL_NELEM(types); i++) {
+		struct chan_att_clients c = {.attached = 0};
+
+		expect_fields(types[i], &c, sizeof(c), NULL);
+		c.attached = 1;
+		expect_fields(types[i], &c, sizeof(c), NULL);
+		c.attached = 2;
+		expect_fields(types[i], &c, sizeof(c), "bad attached flag");
+		c.attached = 1;
+		c.pad = 1;
+		expect_fields(types[i], &c, sizeof(c), "nonzero padding");
+	}
+}
+
+Test(chan, checks_att_fd_kind)
+{
+	struct chan_att_fd f = {.kind = CHAN_ATT_FD_LISTENER};
+
+	for (f.kind = CHAN_ATT_FD_LISTENER; f.kind < CHAN_ATT_FD_KIND_MAX;
+	     f.kind++)
+		expect_fields(CHAN_ATT_FD, &f, sizeof(f), NULL);
+	f.kind = 0;
+	expect_fields(CHAN_ATT_FD, &f, sizeof(f), "bad fd kind");
+	f.kind = CHAN_ATT_FD_KIND_MAX;
+	expect_fields(CHAN_ATT_FD, &f, sizeof(f), "bad fd kind");
+	f.kind = CHAN_ATT_FD_PTY;
+	f.pad = 3;
+	expect_fields(CHAN_ATT_FD, &f, sizeof(f), "nonzero padding");
+}
+
+Test(chan, checks_peer_and_closed_padding)
+{
+	struct chan_peer p = {.generation = 0xffffffffu};
+	struct chan_att_closed c = {.dropped = 5, .clients = 2};
+
+	expect_fields(CHAN_PEER, &p, sizeof(p), NULL);
+	expect_fields(CHAN_PEER_LOST, &p, sizeof(p), NULL);
+	expect_fields(CHAN_ATT_CLOSED, &c, sizeof(c), NULL);
+	p.pad = 1;
+	expect_fields(CHAN_PEER, &p, sizeof(p), "nonzero padding");
+	expect_fields(CHAN_PEER_LOST, &p, sizeof(p), "nonzero padding");
+	c.pad = 1;
+	expect_fields(CHAN_ATT_CLOSED, &c, sizeof(c), "nonzero padding");
+	expect_fields(CHAN_ATT_STDIN_CLOSED, NULL, 0, NULL);
+	expect_fields(CHAN_ATT_CLOSE, NULL, 0, NULL);
+	expect_fields(CHAN_ATT_CLOSE, &c, 1, "bad payload length");
+}
+
+Test(chan, rejects_broker_fds_missing)
+{
+	int before = fd_count();
+
+	raw_msg(sv[0], CHAN_ATT_FD, sizeof(struct chan_att_fd), NULL, 0);
+	expect_reject(sv[1], CHAN_REAPER, "wrong fd count", before);
+	raw_msg(sv[0], CHAN_PEER, sizeof(struct chan_peer), NULL, 0);
+	expect_reject(sv[1], CHAN_REAPER, "wrong fd count", before);
+}
+
+Test(chan, rejects_output_out_of_bounds)
+{
+	int before = fd_count();
+
+	raw_msg(sv[1], CHAN_OUTPUT, 1, NULL, 0);
+	expect_reject(sv[0], CHAN_LOGGER, "bad payload length", before);
+	raw_msg(sv[1], CHAN_OUTPUT, CHAN_OUTPUT_MAX + 1, NULL, 0);
+	expect_reject(sv[0], CHAN_LOGGER, "bad payload length", before);
 }

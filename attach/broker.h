@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * attach/broker.h: the attach broker's state. Owns the listening attach
+ * socket, every accepted client and its fixed output queue, the stdin
+ * write end or the pty master, the ctl/winsz FIFO read ends and its end of
+ * the logger<->broker pair. Never opens a path, creates a socket, execs or
+ * signals; never blocks: a client that does not read loses its own output.
+ */
+#ifndef VIGIL_ATT_BROKER_H
+#define VIGIL_ATT_BROKER_H
+
+#include <sys/ioctl.h>
+#include <sys/queue.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "attach/ctl.h"
+#include "attach/queue.h"
+#include "common/chan_msg.h"
+#include "common/role.h"
+
+struct event;
+struct event_base;
+
+/* security 8: at least 1000 clients, a vigil bound where spec 7.2 says
+ * "any number"; one past it is accepted and closed at once. */
+#define ATT_MAX_CLIENTS 1024
+/* fds beside the clients: stdio, channel, epoll, listener, stdin, pty,
+ * ctl, winsz, the pair, the over-limit accept, libc's own. */
+#define ATT_FD_RESERVE 64
+/* RLIMIT_NOFILE of the broker. */
+#define ATT_NOFILE (ATT_MAX_CLIENTS + ATT_FD_RESERVE)
+/* security 7: a client's output queue, about 32 full records. */
+#define ATT_CLIENT_QUEUE (256 * 1024)
+/* spec 7.3: stream byte + at most 8192 bytes, forwarded as it came. */
+#define ATT_RECORD_MAX CHAN_OUTPUT_MAX
+_Static_assert(ATT_RECORD_MAX <= ATT_QUEUE_RECORD_MAX, "record prefix");
+_Static_assert(ATT_CLIENT_QUEUE >= ATT_QUEUE_PREFIX + ATT_RECORD_MAX,
+    "a queue holds at least one record");
+/* spec 0.3 ConnSockBufSize: the largest input record a client sends. */
+#define ATT_INPUT_MAX 32768
+/* spec 7.3, vigil's decision: one byte more, so truncation shows. */
+#define ATT_INPUT_BUF (ATT_INPUT_MAX + 1)
+/* spec 10.2: how long slow clients get, in all, to take their queues. */
+#define ATT_CLOSE_GRACE_MS 1000
+/* One read of a ctl/winsz FIFO, and reads per wake-up (style.md: one
+ * bounded unit of work; security 16: never a blocking loop). */
+#define ATT_FIFO_READ_MAX 4096
+#define ATT_FIFO_READS 16
+/* security 19: a FIFO without writers reads EOF for ever; re-armed after
+ * this long instead of spinning (spec 6.3 re-arms a hung-up pty so). */
+#define ATT_FIFO_REARM_MS 100
+/* Per wake-up: connections accepted, pair frames, reaper messages,
+ * input records written to stdin. */
+#define ATT_ACCEPT_BATCH 64
+#define ATT_PEER_BATCH 64
+#define ATT_CHAN_BATCH 32
+#define ATT_INPUT_BATCH 64
+/* After EMFILE and the like: the listener rests this long. */
+#define ATT_ACCEPT_BACKOFF_MS 100
+/* At ATT_CLOSE: pair frames read at most (a logger that never stops). */
+#define ATT_DRAIN_MAX 65536
+/* At ATT_CLOSE: input records of one client discarded at most. */
+#define ATT_DISCARD_MAX 4096
+/* security 18: a flood of type 2 ctl lines reaches the reaper as at most
+ * one LOG_REOPEN per this long (a lone one goes at once), so reopens
+ * coalesce here rather than queue up on the channel. */
+#define ATT_REOPEN_GAP_MS 10
+/* Rate-limited warnings: at most one per this many seconds each. */
+#define ATT_RATE_INTERVAL_S 10
+
+/* What is owed to the reaper (sent when the channel has room). */
+#define ATT_POST_REOPEN 0x1	  /* CHAN_LOG_REOPEN: coalesced */
+#define ATT_POST_STDIN_CLOSED 0x2 /* CHAN_ATT_STDIN_CLOSED: once */
+#define ATT_POST_PEER_LOST 0x4	  /* CHAN_PEER_LOST of lost_generation */
+#define ATT_POST_CLOSED 0x8	  /* CHAN_ATT_CLOSED: once, last */
+
+struct att_broker;
+
+/* A warning said at most once per ATT_RATE_INTERVAL_S, the rest counted. */
+struct att_rate {
+	time_t last;
+	unsigned suppressed;
+};
+
+struct att_client {
+	TAILQ_ENTRY(att_client) entry;	  /* b->clients */
+	TAILQ_ENTRY(att_client) in_entry; /* b->inq, while in_queued */
+	struct att_broker *b;
+	unsigned id;	   /* for warnings: the n-th client accepted */
+	int fd;
+	struct event *rev; /* EV_READ|EV_ET: input, then the hang-up */
+	struct event *wev; /* EV_WRITE|EV_ET: only while the socket is full */
+	bool wev_on;
+	struct att_queue q;
+	size_t in_off;	   /* bytes of the head input record written */
+	bool in_queued;	   /* on b->inq: may have input to write */
+	bool in_done;	   /* done writing: EOF or empty record (7.3, 7.4) */
+	bool out_done;	   /* a send failed: no more output (spec 7.4) */
+	bool dropping;	   /* its queue overflowed: losing records */
+	uint64_t episode_dropped;
+};
+
+TAILQ_HEAD(att_client_list, att_client);
+
+/* The ctl FIFO (spec 8.2) or the winsz FIFO (spec 8.5). */
+struct att_fifo {
+	struct att_broker *b;
+	const char *name;
+	bool winsz;
+	int fd;
+	struct event *ev;
+	struct event *rearm;
+	struct att_ctl_line line;
+	bool reopen;		/* a type 2 line in this wake-up (spec 8.4) */
+};
+
+struct att_broker {
+	const struct role_conf *conf;
+	struct event_base *base;
+
+	/* The channel to the reaper. */
+	int chan;
+	struct event *chan_ev;
+	struct event *chan_wev; /* only while something is owed */
+	unsigned owed;		/* ATT_POST_* bits */
+	uint32_t lost_generation;
+	struct timespec reopen_last; /* when a LOG_REOPEN last went */
+	struct event *reopen_timer;  /* a coalesced one waits for its gap */
+
+	/* The listening attach socket (spec 7.2). */
+	int listen_fd;
+	struct event *listen_ev;
+	struct event *accept_timer;
+	bool listen_on;
+	unsigned max_clients;	/* ATT_MAX_CLIENTS, or less by the rlimit */
+	struct att_rate too_many;
+	struct att_rate accept_fail;
+
+	/* Clients. */
+	struct att_client_list clients;
+	unsigned nclients;
+	unsigned next_id;
+	uint64_t dropped;	/* output bytes dropped for slow clients */
+
+	/* The logger<->broker pair (architecture.md "Channels"). */
+	int peer_fd;
+	uint32_t generation;
+	struct event *peer_ev;
+	struct event *peer_wev; /* only while ATT_CLIENTS is owed */
+	int peer_want;		/* attached: what the logger should know */
+	int peer_sent;		/* last sent on this pair, -1 none yet */
+	unsigned peer_unacked;	/* ATT_CLIENTS{1} sent, not yet acknowledged */
+
+	/* Container stdin (spec 6.4, 7.4): a pipe, or the pty master. */
+	int stdin_fd;
+	int pty_fd;
+	bool stdin_closed;
+	bool stdin_blocked;	/* full: waiting for stdin_wev */
+	bool stdin_failing;	/* a write failed: warned for this episode */
+	struct event *stdin_wev;
+	struct att_client_list inq; /* clients with input, in turn */
+	struct event *input_ev;	    /* resumes input after a full batch */
+	unsigned char *inbuf;	    /* ATT_INPUT_BUF bytes */
+	struct att_rate truncated;
+
+	/* ctl and winsz (spec 8); a resize before the pty (spec 8.3). */
+	struct att_fifo ctl;
+	struct att_fifo winsz;
+	bool resize_pending;
+	struct winsize resize;
+
+	/* Shutdown (spec 10.2). */
+	bool closing;
+	bool closed_sent;
+	unsigned closed_clients;
+	struct event *close_timer;
+};
+
+/* main.c */
+void att_post(struct att_broker *, unsigned what);
+bool att_rate_ok(struct att_rate *, unsigned *suppressed);
+void att_close_check(struct att_broker *);
+
+/* peer.c */
+void att_peer_set(struct att_broker *, int fd, uint32_t generation);
+void att_peer_clients(struct att_broker *, bool attached);
+bool att_peer_accept_ok(const struct att_broker *);
+void att_peer_drain(struct att_broker *);
+
+/* listener.c */
+void att_listener_set(struct att_broker *, int fd);
+void att_listener_resume(struct att_broker *);
+void att_listener_close(struct att_broker *);
+
+/* client.c */
+void att_client_new(struct att_broker *, int fd);
+void att_client_close(struct att_client *);
+void att_client_check_done(struct att_client *);
+void att_clients_output(struct att_broker *, const void *rec, size_t len);
+void att_clients_shutdown(struct att_broker *);
+void att_clients_abandon(struct att_broker *);
+
+/* input.c */
+int att_input_init(struct att_broker *);
+void att_input_readable(struct att_client *);
+void att_input_run(struct att_broker *);
+void att_input_forget(struct att_client *);
+void att_input_discard(struct att_client *);
+void att_stdin_set(struct att_broker *, int fd);
+
+/* fifo.c */
+int att_fifo_init(struct att_broker *);
+void att_fifo_set(struct att_fifo *, int fd);
+void att_pty_set(struct att_broker *, int fd);
+
+#endif

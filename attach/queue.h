@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * attach/queue.h: one attach client's output queue, a fixed ring of whole
+ * records allocated once at accept (style.md "Memory"). A record is kept
+ * whole or refused whole; nothing is ever split. Never does I/O.
+ */
+#ifndef VIGIL_ATT_QUEUE_H
+#define VIGIL_ATT_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "common/compiler.h"
+
+/* Each record is stored behind its length, 2 bytes little endian. */
+#define ATT_QUEUE_PREFIX 2
+/* The longest record a 2-byte prefix can describe. */
+#define ATT_QUEUE_RECORD_MAX 0xffff
+
+struct att_queue {
+	unsigned char *buf; /* size bytes, or NULL before init / after free */
+	size_t size;
+	size_t head;	    /* offset of the oldest record's prefix */
+	size_t used;	    /* bytes in use, prefixes included */
+	size_t records;	    /* records queued */
+	size_t bytes;	    /* record bytes queued, prefixes excluded */
+};
+
+/* Allocates the ring: the only allocation a queue ever makes. */
+int att_queue_init(struct att_queue *, size_t size) VIGIL_MUST_CHECK;
+void att_queue_free(struct att_queue *);
+
+/* Appends a whole record; false (nothing stored) when it does not fit. */
+bool att_queue_push(struct att_queue *, const void *rec, size_t len)
+    VIGIL_MUST_CHECK;
+
+/*
+ * The oldest record as one or two pieces (it may wrap at the ring's end):
+ * fills iov[0..*niov-1] and returns its length, 0 when the queue is empty.
+ */
+size_t att_queue_peek(const struct att_queue *, struct iovec iov[2],
+    int *niov);
+
+/* Drops the oldest record (after it was sent). */
+void att_queue_pop(struct att_queue *);
+
+/* Drops every record. */
+void att_queue_clear(struct att_queue *);
+
+#endif

@@ -1,0 +1,510 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The attach socket: location, framing, stdin, several clients, teardown,
+hostile clients, the broker's sandbox (spec 7, 10.2, 10.7; checklist rows
+23-28, 51; security.md inputs 7, 8, 10).
+
+A client is what podman and CRI-O dial: SOCK_SEQPACKET to
+<socket-dir-path>/<cuuid>/attach (the monitor's symlink to the bundle) or,
+with --full-attach, <bundle>/attach. harness.AttachClient checks every
+record it reads (stream byte 2 or 3, payload, at most 8193 bytes).
+Case.attach() returns once the monitor has accepted the client, so the
+client sees all output produced from then on.
+"""
+
+import os
+import re
+import resource
+import select
+import socket
+import stat
+import time
+
+from harness import (DEADLINE, IN_CREATE, IN_MOVED_TO, K8S_RE, AttachClient,
+                     Case, Inotify, Skip, children, holds_for, need_attach,
+                     proc_cmdline_raw, proc_fds, proc_status, reconstruct,
+                     ref_differs, timeout, wait_for)
+
+# A 64 KiB pattern written with one write(2) by the container (dd from a
+# file in /dev/shm, the spec's writable tmpfs).
+PATTERN = (b"0123456789abcdef\n" * 4000)[:65536]
+MAKE_PATTERN = ("yes 0123456789abcdef | head -c 65536 > /dev/shm/p; ")
+WRITE_PATTERN = "dd if=/dev/shm/p bs=65536 count=1 2>/dev/null; "
+
+
+def _stream(c, name):
+    return reconstruct(c.log(), name)
+
+
+# ---------------------------------------------------------------------------
+# Where the socket is (row 23) and what is left at exit (row 28)
+
+def test_row23_attach_socket_and_symlink():
+    """Without --full-attach: <bundle>/attach is a SOCK_SEQPACKET socket
+    of mode 0700 and <sockdir>/<cuuid> a symlink to the bundle, through
+    which a client connects (spec 7.1, 7.2)."""
+    need_attach()
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c", "echo via-symlink; sleep 1000; exit 0"])
+        c.start()
+        sock = os.path.join(c.bundle_dir, "attach")
+        st = os.lstat(sock)
+        assert stat.S_ISSOCK(st.st_mode), "<bundle>/attach mode %o" % (
+            st.st_mode)
+        assert stat.S_IMODE(st.st_mode) == 0o700, \
+            "<bundle>/attach mode %o, want 700" % stat.S_IMODE(st.st_mode)
+        link = os.path.join(c.sock_dir, c.cid)
+        assert os.path.islink(link), "%s is not a symlink (%r)" % (
+            link, os.listdir(c.sock_dir))
+        assert os.path.realpath(link) == os.path.realpath(c.bundle_dir), \
+            "symlink points to %r, want the bundle" % os.readlink(link)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(c.attach_path())
+            raise AssertionError("a SOCK_STREAM connect was accepted")
+        except OSError:
+            pass
+        finally:
+            s.close()
+        cl = c.attach()
+        c.runc_start()
+        cl.wait_output("via-symlink\n", stream=2)
+        c.runc_kill("KILL")
+        assert c.wait_exit() == "137"
+
+
+def test_row23_full_attach_no_symlink():
+    """--full-attach: no symlink in the socket directory; clients connect
+    to <bundle>/attach (spec 7.1)."""
+    need_attach("--full-attach")
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c", "echo direct; sleep 1000; exit 0"])
+        c.start(extra=["--full-attach"])
+        assert os.listdir(c.sock_dir) == [], \
+            "socket directory holds %r" % os.listdir(c.sock_dir)
+        st = os.lstat(os.path.join(c.bundle_dir, "attach"))
+        assert stat.S_ISSOCK(st.st_mode) and \
+            stat.S_IMODE(st.st_mode) == 0o700, "attach mode %o" % st.st_mode
+        cl = c.attach(full=True)
+        c.runc_start()
+        cl.wait_output("direct\n", stream=2)
+        c.runc_kill("KILL")
+        assert c.wait_exit() == "137"
+
+
+def _teardown_run(c):
+    c.bundle(["/bin/sh", "-c", "echo bye"])
+    c.start()
+    cl = c.attach()
+    d = c.daemon_pid()
+    c.runc_start()
+    assert c.wait_exit() == "0", "exit file"
+    cl.read_to_eof()
+    assert cl.output(2) == b"bye\n", "client got %r" % cl.output()
+    c.wait_gone(d)
+
+
+def test_row28_teardown():
+    """After a normal exit: the client read EOF, <bundle>/attach is gone,
+    ctl and winsz remain as FIFOs (spec 7.6, 10.7)."""
+    need_attach()
+    with Case() as c:
+        _teardown_run(c)
+        assert not os.path.lexists(os.path.join(c.bundle_dir, "attach")), \
+            "<bundle>/attach still exists"
+        for name in ("ctl", "winsz"):
+            st = os.lstat(os.path.join(c.bundle_dir, name))
+            assert stat.S_ISFIFO(st.st_mode), "%s is gone or not a FIFO" % (
+                name)
+
+
+@ref_differs("2.1.6 leaves the <socket-dir-path>/<cuuid> symlink behind "
+             "(removed since 2.1.7, spec 7.1)")
+def test_row28_symlink_removed():
+    need_attach()
+    with Case() as c:
+        _teardown_run(c)
+        assert os.listdir(c.sock_dir) == [], \
+            "socket directory still holds %r" % os.listdir(c.sock_dir)
+
+
+# ---------------------------------------------------------------------------
+# Output framing (row 24), several clients (row 27)
+
+def test_row24_framing():
+    """`\\x02hello\\n` and `\\x03err\\n` records; 64 KiB written at once
+    arrive in records of at most 8193 bytes whose payloads join to
+    exactly those bytes (spec 7.3)."""
+    need_attach()
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  MAKE_PATTERN + "echo hello; echo err >&2; "
+                  "while [ ! -e /shared/go ]; do sleep 0.02; done; " +
+                  WRITE_PATTERN], shared=True)
+        c.start()
+        cl = c.attach()
+        c.runc_start()
+        cl.wait_until(lambda x: len(x.records) >= 2, what="two records")
+        assert sorted(cl.records) == [(2, b"hello\n"), (3, b"err\n")], \
+            "records %r, want \\x02hello\\n and \\x03err\\n" % cl.records
+        c.touch_shared("go")
+        assert c.wait_exit() == "0", "exit file"
+        cl.read_to_eof()
+        got = cl.output(2)
+        assert got == b"hello\n" + PATTERN, \
+            "stdout payloads: %d bytes, want %d (first difference at %s)" % (
+                len(got), 6 + len(PATTERN),
+                next((i for i, (a, b) in enumerate(zip(
+                    got, b"hello\n" + PATTERN)) if a != b), "the end"))
+        assert cl.output(3) == b"err\n", "stderr %r" % cl.output(3)
+        assert cl.longest <= 8193, "longest record %d" % cl.longest
+        assert len(cl.records) >= 2 + 8, "%d records" % len(cl.records)
+        assert _stream(c, "stdout") == got, "log and client differ"
+
+
+def test_row27_two_clients():
+    """Two clients both receive every record; both can write (-i)."""
+    need_attach("-i")
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  'read a; read b; echo "got $a $b"; ' + MAKE_PATTERN +
+                  WRITE_PATTERN + 'echo; echo "to stderr" >&2; echo done'])
+        c.start(extra=["-i"])
+        a = c.attach()
+        b = c.attach()
+        c.runc_start()
+        a.send("from-a\n")
+        b.send("from-b\n")
+        assert c.wait_exit() == "0", "exit file"
+        for cl in (a, b):
+            cl.read_to_eof()
+        out = _stream(c, "stdout")
+        assert out.startswith((b"got from-a from-b\n",
+                               b"got from-b from-a\n")), \
+            "container read %r" % out[:40]
+        assert out.endswith(PATTERN + b"\ndone\n"), "log stdout %r" % (
+            out[-40:])
+        for cl in (a, b):
+            assert cl.output(2) == out, \
+                "client %s stdout: %d bytes, log %d" % (
+                    cl.name, len(cl.output(2)), len(out))
+            assert cl.output(3) == b"to stderr\n", \
+                "client %s stderr %r" % (cl.name, cl.output(3))
+
+
+# ---------------------------------------------------------------------------
+# stdin (rows 25, 26)
+
+def test_row25_stdin_eof_closes():
+    """-i, container `cat`: a client sends `hi\\n` and shuts down its
+    write side: cat gets EOF and exits 0, the log has `hi`, the client
+    still receives the output and then EOF (spec 7.4)."""
+    need_attach("-i")
+    with Case() as c:
+        c.bundle(["/bin/cat"])
+        c.start(extra=["-i"])
+        cl = c.attach()
+        c.runc_start()
+        cl.send("hi\n")
+        cl.shutdown_wr()
+        assert c.wait_exit() == "0", "exit file"
+        assert _stream(c, "stdout") == b"hi\n", "log %r" % c.log()
+        cl.read_to_eof()
+        assert cl.output() == b"hi\n", "client got %r" % cl.output()
+        c.wait_gone(c.daemon_pid())
+        assert not os.path.lexists(os.path.join(c.bundle_dir, "attach")), \
+            "<bundle>/attach left behind"
+
+
+def test_row26_leave_stdin_open():
+    """-i --leave-stdin-open: the first client's EOF does not close
+    stdin; `cat` keeps running and a second client's input reaches it
+    (spec 7.4)."""
+    need_attach("-i", "--leave-stdin-open")
+    with Case() as c:
+        c.bundle(["/bin/cat"])
+        c.start(extra=["-i", "--leave-stdin-open"])
+        first = c.attach()
+        c.runc_start()
+        first.send("first\n")
+        first.shutdown_wr()
+        first.wait_output("first\n")
+        first.close()
+        # Negative check: without the option cat would exit at once.
+        holds_for(lambda: not os.path.exists(c.exit_file) and
+                  c.runc_state()["status"] == "running", 1.0,
+                  "cat running after the first client's EOF")
+        second = c.attach()
+        second.send("second\n")
+        second.wait_output("second\n")
+        c.wait_log("first\nsecond\n")
+        assert c.runc_state()["status"] == "running", "cat has exited"
+        c.runc_kill("KILL")
+        assert c.wait_exit() == "137"
+
+
+# ---------------------------------------------------------------------------
+# Exit with clients attached (row 51, spec 10.2)
+
+def test_row51_clients_eof_before_exit_file():
+    """Two clients attached when the container exits: both have read the
+    last output and EOF by the time the exit file appears (inotify on
+    the exit directory; clients are read before events on every turn)."""
+    need_attach()
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  "while [ ! -e /shared/stop ]; do sleep 0.02; done; "
+                  "echo last-line"], shared=True)
+        c.start()
+        cls = [c.attach(), c.attach()]
+        c.runc_start()
+        with Inotify(c.exit_dir, IN_CREATE | IN_MOVED_TO) as w:
+            c.touch_shared("stop")
+            end = time.monotonic() + DEADLINE
+            while True:
+                left = end - time.monotonic()
+                assert left > 0, "no exit file within %.0f s" % DEADLINE
+                select.select([x for x in cls if not x.eof] + [w.fd], [], [],
+                              min(left, 0.5))
+                for cl in cls:
+                    cl.read_some(0)
+                if w.seen(c.cid):
+                    t_exit = time.monotonic()
+                    break
+            # The EOF must be queued by now: read without waiting.
+            for cl in cls:
+                eof = cl.drain_nowait()
+                assert eof, "client %s: no EOF queued when the exit file " \
+                    "appeared (got %r)" % (cl.name, cl.output()[-80:])
+                assert cl.output(2) == b"last-line\n", \
+                    "client %s got %r" % (cl.name, cl.output())
+            print("EOF read %s ms before the exit file event was read" % (
+                ", ".join("%.2f" % ((t_exit - cl.eof_time) * 1000)
+                          for cl in cls)))
+        assert c.wait_exit() == "0"
+
+
+# ---------------------------------------------------------------------------
+# Hostile clients (security.md 7, 8, 10) and the sandbox
+
+def _count_k8s_bytes(path):
+    """Container bytes in a k8s-file log, streaming (for 100 MB)."""
+    n = 0
+    with open(path, "rb") as f:
+        for line in f:
+            m = K8S_RE.match(line[:-1])
+            assert m and line.endswith(b"\n"), "bad log line %r" % line[:80]
+            n += len(m.group(4)) + (1 if m.group(3) == b"F" else 0)
+    return n
+
+
+@timeout(120)
+@ref_differs("2.1.6's client sockets are blocking: a client that does not "
+             "read stops the log and the container (spec 7.5)")
+def test_sec7_stalled_client_100mb():
+    """A client that never reads while the container writes 100 MB: the
+    log keeps growing and the container writes everything and exits
+    while the client has read nothing; the log is complete; the client,
+    reading at last, gets records of at most 8193 bytes and EOF, and the
+    exit file comes (spec 7.5, security.md 7)."""
+    need_attach()
+    total = 100 * 1000 * 1000
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c", "head -c %d /dev/zero; exit 0" % total])
+        m = c.start()
+        stalled = c.attach()
+        c.runc_start()
+        wait_for(lambda: os.path.exists(c.log_path) and
+                 os.path.getsize(c.log_path) > 32 << 20, 60,
+                 "the log to grow past 32 MB while a client is stalled")
+        # Only pipe back-pressure may slow the container: it writes all
+        # 100 MB (far beyond any socket buffer or client queue) and exits
+        # before the client reads a byte.
+        c.wait_gone(m.container_pid, 60)
+        stalled.read_to_eof()
+        assert c.wait_exit() == "0", "exit file"
+        n = _count_k8s_bytes(c.log_path)
+        assert n == total, "log holds %d container bytes, want %d" % (n, total)
+        got = len(stalled.output())
+        assert 0 < got < total, "the stalled client got %d bytes" % got
+
+
+def _rlimit_nofile(want):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (min(want, hard), hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def _fd_counts(c):
+    return {p: len(proc_fds(p)) for p in c.monitor_pids()}
+
+
+@timeout(90)
+def test_sec8_thousand_clients():
+    """1,000 clients at once, all served (each gets output), then closed;
+    then 1,000 connect/disconnect cycles: the fd count of every monitor
+    process returns to its start value and a new client is served
+    (security.md 8). The container prints a tick every 50 ms."""
+    need_attach()
+    limit = _rlimit_nofile(4096)    # the monitor inherits it too
+    if limit < 1100:
+        raise Skip("RLIMIT_NOFILE hard limit %d < 1100" % limit)
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  "while :; do echo tick; sleep 0.05; done"])
+        c.start()
+        c.runc_start()
+        c.wait_log("tick\n")
+        base = _fd_counts(c)
+        cls = []
+        try:
+            for _ in range(1000):
+                cls.append(AttachClient(c.attach_path()))
+            pending = {cl.fileno(): cl for cl in cls}
+            end = time.monotonic() + DEADLINE
+            while pending:
+                left = end - time.monotonic()
+                assert left > 0, "%d of 1000 clients got no output" % len(
+                    pending)
+                p = select.poll()
+                for fd in pending:
+                    p.register(fd, select.POLLIN)
+                for fd, _ev in p.poll(min(left, 0.5) * 1000):
+                    cl = pending[fd]
+                    cl.read_some(0)
+                    assert not cl.eof, "client %s closed by the monitor" % (
+                        cl.name)
+                    if cl.records:
+                        del pending[fd]
+        finally:
+            for cl in cls:
+                cl.close()
+        for _ in range(1000):
+            AttachClient(c.attach_path()).close()
+
+        def back():
+            now = _fd_counts(c)
+            return now == base or None
+        wait_for(back, what="fd counts back to %r (now %r)" % (
+            base, _fd_counts(c)))
+        cl = c.attach()
+        cl.wait_output("tick\n")
+        c.runc_kill("KILL")
+        assert c.wait_exit() == "137"
+
+
+def test_sec10_zero_length_record_is_eof():
+    """A zero-length record cannot be told from end of stream: it is
+    that client's EOF, and without --leave-stdin-open stdin closes
+    (spec 7.3, 7.4; security.md 10)."""
+    need_attach("-i")
+    with Case() as c:
+        c.bundle(["/bin/cat"])
+        c.start(extra=["-i"])
+        cl = c.attach()
+        c.runc_start()
+        cl.send("abc\n")
+        cl.wait_output("abc\n")
+        cl.sock.send(b"")
+        assert c.wait_exit() == "0", "exit file"
+        assert _stream(c, "stdout") == b"abc\n", "log %r" % c.log()
+
+
+def test_sec11_input_flood_container_not_reading():
+    """-i container that never reads stdin but prints a tick every 50 ms;
+    one client floods input until its socket is full: the other client
+    (and the log) keep getting ticks (security.md 11)."""
+    need_attach("-i")
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  "i=0; while :; do echo tick$i; i=$((i+1)); sleep 0.05; "
+                  "done"])
+        c.start(extra=["-i"])
+        flood = c.attach()
+        reader = c.attach()
+        c.runc_start()
+        reader.wait_output("tick1\n")
+        flood.sock.setblocking(False)
+        chunk = b"x" * 16384
+        sent = 0
+        end = time.monotonic() + DEADLINE
+        while True:
+            try:
+                sent += flood.sock.send(chunk)
+            except BlockingIOError:
+                # full: wait a little in case the monitor reads on
+                r = select.select([], [flood.sock], [], 0.5)[1]
+                if not r:
+                    break
+            assert time.monotonic() < end, \
+                "the monitor kept reading input for %.0f s (%d bytes) " \
+                "that the container never reads" % (DEADLINE, sent)
+        assert sent > 0, "nothing could be sent"
+        n = len(reader.output())
+        m = re.findall(rb"tick(\d+)\n", reader.output())
+        last = int(m[-1])
+        reader.wait_output("tick%d\n" % (last + 5))
+        assert len(reader.output()) > n
+        c.wait_log("tick%d\n" % (last + 5))
+        c.runc_kill("KILL")
+        assert c.wait_exit() == "137"
+
+
+def test_garbage_reaches_only_stdin():
+    """Binary garbage from a client (every byte value, record headers,
+    ctl-like lines) goes to the container's stdin and nowhere else:
+    `cat` logs it verbatim on stdout, nothing on stderr, no log reopen,
+    and another client sees it as stdout records only."""
+    need_attach("-i")
+    garbage = bytes(range(256)) * 64 + b"\x021 5 5\n2 0 0\n\x03\x00\n"
+    with Case() as c:
+        c.bundle(["/bin/cat"])
+        c.start(extra=["-i"])
+        reader = c.attach()
+        writer = c.attach()
+        c.runc_start()
+        ino = os.stat(c.log_path).st_ino
+        for i in range(0, len(garbage), 4096):
+            writer.send(garbage[i:i + 4096])
+        writer.shutdown_wr()
+        assert c.wait_exit() == "0", "exit file"
+        assert _stream(c, "stdout") == garbage, "log stdout differs"
+        assert _stream(c, "stderr") == b"", "log stderr %r" % (
+            _stream(c, "stderr")[:100])
+        assert os.stat(c.log_path).st_ino == ino, "the log was reopened"
+        for cl in (reader, writer):
+            cl.read_to_eof()
+            assert cl.output(3) == b"", "client %s got stderr" % cl.name
+            assert cl.output(2) == garbage, "client %s stdout differs" % (
+                cl.name)
+
+
+@ref_differs("conmon 2.1.6 is one unsandboxed process")
+def test_broker_sandboxed():
+    """The broker (`conmon: attach ...`, a child of the daemon) runs with
+    seccomp filter mode, no_new_privs, no capabilities and a non-root
+    uid (security.md, Auditing the profiles)."""
+    need_attach("-i")
+    with Case() as c:
+        c.bundle(["/bin/cat"])
+        c.start(extra=["-i"])
+        cl = c.attach()
+        c.runc_start()
+        cl.send("x\n")
+        cl.wait_output("x\n")
+        d = c.daemon_pid()
+        brokers = wait_for(lambda: [
+            p for p in children(d)
+            if proc_cmdline_raw(p).startswith(b"conmon: attach")],
+            what="a `conmon: attach` child of the daemon")
+        for p in brokers:
+            st = proc_status(p)
+            assert st["Seccomp"] == "2", "Seccomp %s" % st["Seccomp"]
+            assert st["NoNewPrivs"] == "1", "NoNewPrivs %s" % st["NoNewPrivs"]
+            for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+                assert int(st[k], 16) == 0, "%s %s" % (k, st[k])
+            assert "0" not in st["Uid"].split(), "uid %s" % st["Uid"]
+            assert "0" not in st["Gid"].split(), "gid %s" % st["Gid"]
+        cl.shutdown_wr()
+        assert c.wait_exit() == "0"

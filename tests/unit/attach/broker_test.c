@@ -1,0 +1,733 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tests/unit/attach/broker_test.c: the attach broker end to end. Each test
+ * forks att_main() (sandboxed, with the real seccomp-profiles/attach) and
+ * plays the reaper and the logger over real channels, with a real
+ * listening SEQPACKET socket, real clients, a stdin pipe and a pty. A
+ * forbidden system call shows up as a CHAN_TRAP and fails the test.
+ */
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "common/chan.h"
+#include "common/diag.h"
+#include "common/io.h"
+#include "common/role.h"
+
+/* Every wait for the broker ends here: a hung broker fails the test. */
+#define WAIT_MS 5000
+#define DIAG_LOG_MAX 65536
+#define NOBODY 65534
+
+static struct {
+	pid_t pid;
+	int reaper;	/* our end of the broker's channel */
+	int logger;	/* our end of the logger<->broker pair */
+	int listener;
+	struct sockaddr_un addr;
+	socklen_t addrlen;
+	int in_r;	/* the container's end of stdin */
+	char diags[DIAG_LOG_MAX];
+	size_t ndiags;
+} t = { .pid = -1, .reaper = -1, .logger = -1, .listener = -1, .in_r = -1 };
+
+static void
+broker_fini(void)
+{
+	int status;
+
+	if (t.pid > 0) {
+		(void)kill(t.pid, SIGKILL); /* test cleanup */
+		(void)waitpid(t.pid, &status, 0);
+	}
+}
+
+TestSuite(broker, .fini = broker_fini, .timeout = 30);
+
+static void
+wait_readable(int fd, const char *what)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int rc;
+
+	do {
+		rc = poll(&p, 1, WAIT_MS);
+	} while (rc < 0 && errno == EINTR);
+	cr_assert_gt(rc, 0, "timed out waiting for %s", what);
+}
+
+/* One message from the broker; a DIAG is collected and false returned. */
+static bool
+reaper_recv_any(struct chan_msg *m)
+{
+	const char *why = NULL;
+
+	wait_readable(t.reaper, "the broker's channel");
+	cr_assert_eq(chan_recv(t.reaper, CHAN_BROKER, m, &why), 1,
+	    "broker channel: %s", why != NULL ? why : strerror(errno));
+	cr_assert_eq(chan_msg_check(m->type, m->u.raw, m->len, &why), 0, "%s",
+	    why);
+	cr_assert_neq(m->type, CHAN_TRAP,
+	    "the broker made forbidden system call %d",
+	    m->type == CHAN_TRAP ? m->u.trap.nr : 0);
+	if (m->type != CHAN_DIAG)
+		return true;
+	if (t.ndiags + m->len + 1 < sizeof(t.diags)) {
+		memcpy(t.diags + t.ndiags, m->u.raw + 1, m->len - 1);
+		t.ndiags += m->len - 1;
+		t.diags[t.ndiags++] = '\n';
+		t.diags[t.ndiags] = '\0';
+	}
+	return false;
+}
+
+/* The next message from the broker but DIAGs, which are collected. */
+static void
+reaper_recv(struct chan_msg *m)
+{
+	while (!reaper_recv_any(m))
+		continue;
+}
+
+static void
+expect_reaper(unsigned type, struct chan_msg *m)
+{
+	reaper_recv(m);
+	cr_assert_eq(m->type, type, "got %s, want %s",
+	    chan_specs[m->type].name, chan_specs[type].name);
+}
+
+/* Waits until a DIAG containing `text` came (other messages: none). */
+static void
+expect_diag(const char *text)
+{
+	struct chan_msg m;
+
+	while (strstr(t.diags, text) == NULL) {
+		struct pollfd p = { .fd = t.reaper, .events = POLLIN };
+
+		cr_assert_gt(poll(&p, 1, WAIT_MS), 0, "no diagnostic \"%s\"; "
+		    "got:\n%s", text, t.diags);
+		if (reaper_recv_any(&m))
+			cr_assert_fail("unexpected %s",
+			    chan_specs[m.type].name);
+	}
+}
+
+static void
+send_fd(unsigned kind, int fd)
+{
+	struct chan_att_fd f = { .kind = kind };
+
+	cr_assert_eq(chan_send(t.reaper, CHAN_ATT_FD, &f, sizeof(f), fd), 0);
+	(void)close(fd); /* the broker has its copy */
+}
+
+static void
+send_peer(uint32_t generation, int *logger_end)
+{
+	struct chan_peer p = { .generation = generation };
+	int lp[2];
+
+	cr_assert_eq(chan_pair(lp), 0);
+	cr_assert_eq(chan_send(t.reaper, CHAN_PEER, &p, sizeof(p), lp[1]), 0);
+	(void)close(lp[1]); /* the broker's end */
+	*logger_end = lp[0];
+}
+
+/* The next ATT_CLIENTS on the pair, as the logger reads it. */
+static unsigned
+logger_clients(void)
+{
+	struct chan_att_clients c;
+	struct chan_msg m;
+	const char *why = NULL;
+
+	wait_readable(t.logger, "ATT_CLIENTS");
+	cr_assert_eq(chan_recv(t.logger, CHAN_BROKER, &m, &why), 1, "%s",
+	    why != NULL ? why : strerror(errno));
+	cr_assert_eq(m.type, CHAN_ATT_CLIENTS, "got %s",
+	    chan_specs[m.type].name);
+	memcpy(&c, m.u.raw, sizeof(c));
+	return c.attached;
+}
+
+static void
+logger_ack(void)
+{
+	struct chan_att_clients c = { .attached = 1 };
+
+	cr_assert_eq(
+	    chan_send(t.logger, CHAN_ATT_CLIENTS_ACK, &c, sizeof(c), -1), 0);
+}
+
+static void
+logger_output(unsigned stream, const void *data, size_t len)
+{
+	unsigned char rec[CHAN_OUTPUT_MAX];
+
+	cr_assert_leq(len, CHAN_OUTPUT_DATA_MAX);
+	rec[0] = (unsigned char)stream;
+	memcpy(rec + 1, data, len);
+	cr_assert_eq(chan_send(t.logger, CHAN_OUTPUT, rec, len + 1, -1), 0);
+}
+
+/* Forks the broker with a listener, and plays the reaper until HELLO. */
+static void
+start(bool stdin_pipe, bool terminal, bool leave_stdin_open)
+{
+	static unsigned seq;
+	struct role_conf rc = {
+		.short_id = "0123456789ab",
+		.stdin_pipe = stdin_pipe,
+		.terminal = terminal,
+		.leave_stdin_open = leave_stdin_open,
+	};
+	struct chan_msg m;
+	int sv[2];
+
+	memset(&t.addr, 0, sizeof(t.addr));
+	t.addr.sun_family = AF_UNIX;
+	/* abstract: no file, unique per test process */
+	(void)snprintf(t.addr.sun_path + 1, sizeof(t.addr.sun_path) - 1,
+	    "vigil-broker-test-%d-%u", (int)getpid(), seq++);
+	t.addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+	    strlen(t.addr.sun_path + 1));
+	t.listener = socket(AF_UNIX,
+	    SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	cr_assert_geq(t.listener, 0);
+	cr_assert_eq(bind(t.listener, (struct sockaddr *)&t.addr, t.addrlen),
+	    0, "bind: %s", strerror(errno));
+	cr_assert_eq(listen(t.listener, 10), 0);
+	cr_assert_eq(chan_pair(sv), 0);
+	rc.chan_fd = sv[1];
+	rc.reaper = getpid();
+	rc.uid = geteuid() == 0 ? NOBODY : getuid();
+	rc.gid = geteuid() == 0 ? NOBODY : getgid();
+	t.pid = fork();
+	cr_assert_geq(t.pid, 0);
+	if (t.pid == 0)
+		att_main(&rc);
+	(void)close(sv[1]); /* the broker's end */
+	t.reaper = sv[0];
+	expect_reaper(CHAN_HELLO, &m);
+	cr_assert_eq(m.u.hello.role, CHAN_BROKER);
+	cr_assert_eq(m.u.hello.pid, t.pid);
+	send_fd(CHAN_ATT_FD_LISTENER, t.listener);
+	if (stdin_pipe) {
+		int p[2];
+
+		cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+		t.in_r = p[0];
+		send_fd(CHAN_ATT_FD_STDIN, p[1]);
+	}
+}
+
+static int
+client_connect(void)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&t.addr, t.addrlen), 0,
+	    "connect: %s", strerror(errno));
+	return fd;
+}
+
+/* Connects n clients, sees the broker ask the logger, acknowledges. */
+static void
+attach_clients(int *fds, size_t n)
+{
+	send_peer(1, &t.logger);
+	cr_assert_eq(logger_clients(), 0, "a new pair first says none");
+	for (size_t i = 0; i < n; i++)
+		fds[i] = client_connect();
+	cr_assert_eq(logger_clients(), 1, "no ATT_CLIENTS{1} before accept");
+	logger_ack();
+}
+
+/* One record from a client; its length (0: EOF). */
+static size_t
+client_recv(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	wait_readable(fd, "a record");
+	n = recv(fd, buf, len, 0);
+	cr_assert_geq(n, 0, "recv: %s", strerror(errno));
+	return (size_t)n;
+}
+
+static void
+expect_record(int fd, unsigned stream, const char *text)
+{
+	char buf[CHAN_OUTPUT_MAX + 1];
+	size_t n = client_recv(fd, buf, sizeof(buf));
+
+	cr_assert_eq(n, strlen(text) + 1, "record of %zu bytes", n);
+	cr_assert_eq((unsigned char)buf[0], stream);
+	cr_assert_arr_eq(buf + 1, text, n - 1);
+}
+
+static void
+client_send(int fd, const void *buf, size_t len)
+{
+	cr_assert_eq(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len,
+	    "send: %s", strerror(errno));
+}
+
+/* Reads exactly len bytes from the container's side of stdin. */
+static void
+expect_stdin(int fd, const char *want, size_t len)
+{
+	char buf[65536];
+	size_t got = 0;
+
+	cr_assert_leq(len, sizeof(buf));
+	while (got < len) {
+		ssize_t n;
+
+		wait_readable(fd, "stdin");
+		n = read(fd, buf + got, len - got);
+		cr_assert_gt(n, 0, "stdin: %s", n == 0 ? "EOF" :
+		    strerror(errno));
+		got += (size_t)n;
+	}
+	cr_assert_arr_eq(buf, want, len);
+}
+
+static void
+expect_eof(int fd, const char *what)
+{
+	char c;
+
+	wait_readable(fd, what);
+	cr_assert_eq(read(fd, &c, 1), 0, "%s: no EOF", what);
+}
+
+/* spec 10.2: ATT_CLOSE, ATT_CLOSED, then the broker leaves on our EOF. */
+static struct chan_att_closed
+stop(void)
+{
+	struct chan_att_closed c;
+	struct chan_msg m;
+	int status;
+
+	cr_assert_eq(chan_send(t.reaper, CHAN_ATT_CLOSE, NULL, 0, -1), 0);
+	expect_reaper(CHAN_ATT_CLOSED, &m);
+	memcpy(&c, m.u.raw, sizeof(c));
+	(void)close(t.reaper); /* the reaper is done with it */
+	t.reaper = -1;
+	cr_assert_eq(waitpid(t.pid, &status, 0), t.pid);
+	t.pid = -1;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "broker status %#x", status);
+	return c;
+}
+
+Test(broker, serves_two_clients_end_to_end)
+{
+	struct chan_att_closed c;
+	struct chan_msg m;
+	int cl[2];
+
+	start(true, false, false);
+	attach_clients(cl, 2);
+	/* spec 7.3: every client gets every record, as the logger sent it */
+	logger_output(CHAN_STREAM_STDOUT, "hi\n", 3);
+	logger_output(CHAN_STREAM_STDERR, "oops\n", 5);
+	for (int i = 0; i < 2; i++) {
+		expect_record(cl[i], CHAN_STREAM_STDOUT, "hi\n");
+		expect_record(cl[i], CHAN_STREAM_STDERR, "oops\n");
+	}
+	/* spec 6.4: input from any client reaches stdin */
+	client_send(cl[0], "abc", 3);
+	expect_stdin(t.in_r, "abc", 3);
+	client_send(cl[1], "def", 3);
+	expect_stdin(t.in_r, "def", 3);
+	/* spec 7.4: done writing closes stdin, once; output goes on */
+	cr_assert_eq(shutdown(cl[0], SHUT_WR), 0);
+	expect_reaper(CHAN_ATT_STDIN_CLOSED, &m);
+	expect_eof(t.in_r, "stdin");
+	logger_output(CHAN_STREAM_STDOUT, "more", 4);
+	expect_record(cl[0], CHAN_STREAM_STDOUT, "more");
+	expect_record(cl[1], CHAN_STREAM_STDOUT, "more");
+	client_send(cl[1], "late", 4); /* discarded now */
+	c = stop();
+	cr_assert_eq(c.clients, 2);
+	cr_assert_eq(c.dropped, 0);
+	expect_eof(cl[0], "client 0");
+	expect_eof(cl[1], "client 1");
+}
+
+/* spec 7.4: --leave-stdin-open: a client leaving keeps stdin open. */
+Test(broker, leave_stdin_open_keeps_stdin)
+{
+	int cl[2];
+
+	start(true, false, true);
+	attach_clients(cl, 1);
+	client_send(cl[0], "one", 3);
+	cr_assert_eq(shutdown(cl[0], SHUT_WR), 0);
+	expect_stdin(t.in_r, "one", 3);
+	cl[1] = client_connect();
+	client_send(cl[1], "two", 3);
+	expect_stdin(t.in_r, "two", 3);
+	cr_assert_eq(stop().clients, 2);
+}
+
+/* spec 6.4: without -i or -t input is read and dropped. */
+Test(broker, discards_input_without_stdin)
+{
+	int cl[1];
+
+	start(false, false, false);
+	attach_clients(cl, 1);
+	client_send(cl[0], "nowhere", 7);
+	cr_assert_eq(shutdown(cl[0], SHUT_WR), 0);
+	logger_output(CHAN_STREAM_STDOUT, "still", 5);
+	expect_record(cl[0], CHAN_STREAM_STDOUT, "still");
+	cr_assert_eq(stop().clients, 1);
+}
+
+/*
+ * A client done writing that then closes is forgotten (its hang-up), and
+ * the logger hears that none is left (security 8: nothing kept).
+ */
+Test(broker, forgets_a_client_that_hangs_up)
+{
+	int cl[1];
+
+	start(true, false, true);
+	attach_clients(cl, 1);
+	cr_assert_eq(shutdown(cl[0], SHUT_WR), 0);
+	logger_output(CHAN_STREAM_STDOUT, "x", 1);
+	expect_record(cl[0], CHAN_STREAM_STDOUT, "x");
+	(void)close(cl[0]); /* the client leaves */
+	cr_assert_eq(logger_clients(), 0, "last client gone");
+	/* the next client is asked for again */
+	cl[0] = client_connect();
+	cr_assert_eq(logger_clients(), 1);
+	logger_ack();
+	logger_output(CHAN_STREAM_STDERR, "y", 1);
+	expect_record(cl[0], CHAN_STREAM_STDERR, "y");
+	cr_assert_eq(stop().clients, 1);
+}
+
+/* A bad message on the pair: the pair is closed, the reaper told. */
+Test(broker, reports_a_bad_logger_message)
+{
+	struct chan_hello h = { .role = CHAN_LOGGER,
+		.version = CHAN_VERSION, .pid = 1 };
+	struct chan_peer p;
+	struct chan_msg m;
+	int lp;
+
+	start(false, false, false);
+	send_peer(7, &t.logger);
+	cr_assert_eq(logger_clients(), 0);
+	cr_assert_eq(chan_send(t.logger, CHAN_HELLO, &h, sizeof(h), -1), 0);
+	expect_reaper(CHAN_PEER_LOST, &m);
+	memcpy(&p, m.u.raw, sizeof(p));
+	cr_assert_eq(p.generation, 7);
+	expect_eof(t.logger, "the old pair");
+	expect_diag("unexpected HELLO");
+	/* a new pair works */
+	send_peer(8, &lp);
+	(void)close(t.logger); /* test cleanup */
+	t.logger = lp;
+	cr_assert_eq(logger_clients(), 0);
+	(void)stop();
+}
+
+/* A bad stream byte is a bad message too (security 33). */
+Test(broker, reports_a_bad_output_stream)
+{
+	unsigned char rec[2] = { 1, 'x' };
+	struct chan_msg m;
+
+	start(false, false, false);
+	send_peer(3, &t.logger);
+	cr_assert_eq(logger_clients(), 0);
+	cr_assert_eq(chan_send(t.logger, CHAN_OUTPUT, rec, sizeof(rec), -1),
+	    0);
+	expect_reaper(CHAN_PEER_LOST, &m);
+	expect_diag("bad stream");
+	(void)stop();
+}
+
+/* spec 8.2-8.4: ctl lines, each on its own; bad ones warned. */
+Test(broker, ctl_reopen_and_bad_lines)
+{
+	static const char lines[] = "2 0 0\nfoo\n1 2\n999 2 2\n1 -1 -1\n"
+				    "2 1 1\n";
+	struct chan_msg m;
+	int p[2];
+
+	start(false, false, false);
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	send_fd(CHAN_ATT_FD_CTL, p[0]);
+	cr_assert_eq(write(p[1], lines, sizeof(lines) - 1),
+	    (ssize_t)sizeof(lines) - 1);
+	/* security 18: the two reopens of one read are one request */
+	expect_reaper(CHAN_LOG_REOPEN, &m);
+	cr_assert_eq(m.u.log_reopen.sink, CHAN_SINK_K8S);
+	cr_assert(strstr(t.diags, "Invalid control message format") != NULL,
+	    "%s", t.diags);
+	cr_assert(strstr(t.diags, "Invalid control message type: 999") !=
+	    NULL, "%s", t.diags);
+	cr_assert(strstr(t.diags, "Invalid window size: -1x-1") != NULL, "%s",
+	    t.diags);
+	/* a later line is a later request; stop() sees nothing in between */
+	cr_assert_eq(write(p[1], "2 0 0\n", 6), 6);
+	expect_reaper(CHAN_LOG_REOPEN, &m);
+	(void)close(p[1]); /* our writer */
+	(void)stop();
+}
+
+/* security 13, 16: a long line discarded whole; 20000 resizes without a
+ * terminal leave the broker answering. */
+Test(broker, ctl_long_line_and_resize_flood)
+{
+	static char flood[20000 * 8];
+	struct chan_msg m;
+	size_t off = 0;
+	int p[2];
+
+	start(false, false, false);
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	send_fd(CHAN_ATT_FD_CTL, p[0]);
+	for (int i = 0; i < 20000; i++)
+		memcpy(flood + i * 8, "1 24 80\n", 8);
+	memset(flood, '#', 70000);
+	memcpy(flood, "2 0 0 ", 6); /* a valid start, never acted upon */
+	flood[69999] = '\n';
+	while (off < sizeof(flood)) {
+		ssize_t n = write(p[1], flood + off, sizeof(flood) - off);
+
+		cr_assert_gt(n, 0, "ctl write: %s", strerror(errno));
+		off += (size_t)n;
+	}
+	cr_assert_eq(write(p[1], "2 0 0\n", 6), 6);
+	expect_reaper(CHAN_LOG_REOPEN, &m); /* only the last line's */
+	cr_assert(strstr(t.diags, "discarded") != NULL, "%s", t.diags);
+	(void)close(p[1]); /* our writer */
+	(void)stop();
+}
+
+static void
+expect_winsize(int slave, unsigned rows, unsigned cols)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	struct winsize ws;
+
+	for (int i = 0; i < WAIT_MS / 10; i++) {
+		cr_assert_eq(ioctl(slave, TIOCGWINSZ, &ws), 0);
+		if (ws.ws_row == rows && ws.ws_col == cols)
+			return;
+		(void)nanosleep(&ts, NULL); /* polling the pty's state */
+	}
+	cr_assert_fail("size %ux%u, want %ux%u", ws.ws_row, ws.ws_col, rows,
+	    cols);
+}
+
+/*
+ * spec 6.2 step 5, 8.3: input and a resize before the pty arrives are
+ * applied when it does; later resizes at once; winsz's own grammar.
+ */
+Test(broker, terminal_input_and_resize)
+{
+	struct termios tio;
+	char buf[64];
+	int master, slave, ctl[2], wz[2], cl[1];
+
+	start(false, true, false);
+	cr_assert_eq(pipe2(ctl, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(wz, O_CLOEXEC), 0);
+	send_fd(CHAN_ATT_FD_CTL, ctl[0]);
+	send_fd(CHAN_ATT_FD_WINSZ, wz[0]);
+	attach_clients(cl, 1);
+	client_send(cl[0], "early\n", 6);
+	cr_assert_eq(write(ctl[1], "1 24 80\n", 8), 8);
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	cr_assert_geq(master, 0);
+	cr_assert_eq(grantpt(master), 0);
+	cr_assert_eq(unlockpt(master), 0);
+	slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	cr_assert_geq(slave, 0);
+	cr_assert_eq(tcgetattr(slave, &tio), 0);
+	cfmakeraw(&tio); /* the bytes as sent, no echo */
+	cr_assert_eq(tcsetattr(slave, TCSANOW, &tio), 0);
+	/* the ctl line is read before the pty comes: sync on a reopen */
+	cr_assert_eq(write(ctl[1], "2 0 0\n", 6), 6);
+	{
+		struct chan_msg m;
+
+		expect_reaper(CHAN_LOG_REOPEN, &m);
+	}
+	send_fd(CHAN_ATT_FD_PTY, dup(master));
+	expect_winsize(slave, 24, 80);
+	expect_stdin(slave, "early\n", 6);
+	cr_assert_eq(write(ctl[1], "1 30 100\n", 9), 9);
+	expect_winsize(slave, 30, 100);
+	cr_assert_eq(write(wz[1], "0 0\n65535 65535\n", 16), 16);
+	expect_winsize(slave, 0, 0);
+	expect_diag("Invalid window size");
+	client_send(cl[0], "late\n", 5);
+	cr_assert_eq(shutdown(cl[0], SHUT_WR), 0);
+	expect_stdin(slave, "late\n", 5);
+	/* spec 7.4: with a terminal, a client leaving never closes it */
+	cr_assert_eq(write(master, "x", 1), 1);
+	cr_assert_eq(read(slave, buf, 1), 1);
+	(void)stop();
+	(void)close(master); /* test cleanup */
+	(void)close(slave);
+}
+
+/*
+ * security 7, spec 7.5: a client that never reads loses its own records,
+ * counted and said; the other client gets every byte; the grace at close
+ * ends and the rest is counted as dropped.
+ */
+Test(broker, slow_client_loses_only_its_own_records)
+{
+	static char data[CHAN_OUTPUT_DATA_MAX];
+	char buf[CHAN_OUTPUT_MAX + 1];
+	struct chan_att_closed c;
+	int cl[2];
+
+	start(false, false, false);
+	attach_clients(cl, 2);
+	for (int i = 0; i < 200; i++) {
+		memset(data, 'a' + i % 26, sizeof(data));
+		logger_output(CHAN_STREAM_STDOUT, data, sizeof(data));
+		cr_assert_eq(client_recv(cl[0], buf, sizeof(buf)),
+		    CHAN_OUTPUT_MAX, "record %d", i);
+		cr_assert_eq(buf[1], 'a' + i % 26, "record %d in order", i);
+	}
+	expect_diag("does not read");
+	c = stop();
+	cr_assert_gt(c.dropped, 0);
+	cr_assert_eq(c.clients, 2);
+	expect_eof(cl[0], "the fast client");
+	/* the slow one still gets what was queued for it, then EOF */
+	cr_assert_eq(client_recv(cl[1], buf, sizeof(buf)), CHAN_OUTPUT_MAX);
+	cr_assert_eq(buf[1], 'a', "its first record");
+}
+
+/*
+ * spec 6.4, security 11: a container that does not read stdin: input
+ * waits in the client's socket, output flows on, and once stdin is read
+ * every byte arrives, in order.
+ */
+Test(broker, stdin_flow_control_without_loss)
+{
+	static char in[8 * 32768], got[sizeof(in)];
+	size_t off = 0, have = 0;
+	int cl[1];
+
+	start(true, false, true);
+	attach_clients(cl, 1);
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (char)(i * 7 + i / 32768);
+	cr_assert_eq(io_set_nonblock(cl[0], true), 0);
+	/* more than the pipe holds; the rest waits in the socket */
+	while (off < sizeof(in)) {
+		ssize_t n = send(cl[0], in + off, 32768, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN)
+			break;
+		cr_assert_eq(n, 32768, "send: %s", strerror(errno));
+		off += 32768;
+	}
+	logger_output(CHAN_STREAM_STDOUT, "alive", 5);
+	expect_record(cl[0], CHAN_STREAM_STDOUT, "alive");
+	while (have < sizeof(in)) {
+		ssize_t n;
+
+		if (off < sizeof(in)) {
+			n = send(cl[0], in + off, 32768, MSG_NOSIGNAL);
+			if (n == 32768)
+				off += 32768;
+		}
+		wait_readable(t.in_r, "stdin");
+		n = read(t.in_r, got + have, sizeof(got) - have);
+		cr_assert_gt(n, 0);
+		have += (size_t)n;
+	}
+	cr_assert_arr_eq(got, in, sizeof(in), "stdin bytes differ");
+	(void)stop();
+}
+
+/* spec 7.3 decision: a record past 32768 bytes is cut, and said. */
+Test(broker, warns_about_truncated_input)
+{
+	static char big[40000];
+	int cl[1];
+
+	start(true, false, true);
+	attach_clients(cl, 1);
+	memset(big, 'z', sizeof(big));
+	client_send(cl[0], big, sizeof(big));
+	client_send(cl[0], "end", 3);
+	expect_stdin(t.in_r, big, 32768);
+	expect_stdin(t.in_r, "end", 3);
+	expect_diag("over 32768 bytes");
+	(void)stop();
+}
+
+/* A new pair while clients are attached says so first. */
+Test(broker, new_pair_says_clients_attached)
+{
+	int cl[1], lp;
+
+	start(false, false, false);
+	attach_clients(cl, 1);
+	send_peer(2, &lp);
+	(void)close(t.logger); /* the old pair */
+	t.logger = lp;
+	cr_assert_eq(logger_clients(), 1);
+	logger_ack();
+	logger_output(CHAN_STREAM_STDOUT, "again", 5);
+	expect_record(cl[0], CHAN_STREAM_STDOUT, "again");
+	(void)stop();
+}
+
+/* Shutdown delivers every frame the logger sent before it (spec 10.2). */
+Test(broker, close_delivers_pending_frames)
+{
+	char buf[16];
+	int cl[1];
+
+	start(false, false, false);
+	attach_clients(cl, 1);
+	for (int i = 0; i < 50; i++) {
+		char n[8];
+
+		(void)snprintf(n, sizeof(n), "%d", i);
+		logger_output(CHAN_STREAM_STDOUT, n, strlen(n));
+	}
+	cr_assert_eq(stop().dropped, 0);
+	for (int i = 0; i < 50; i++) {
+		char n[8];
+
+		(void)snprintf(n, sizeof(n), "%d", i);
+		expect_record(cl[0], CHAN_STREAM_STDOUT, n);
+	}
+	cr_assert_eq(client_recv(cl[0], buf, sizeof(buf)), 0, "EOF");
+}
