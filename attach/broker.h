@@ -163,7 +163,7 @@ struct att_broker {
 	bool stdin_failing;	/* a write failed: warned for this episode */
 	struct event *stdin_wev;
 	struct att_client_list inq; /* clients with input, in turn */
-	struct event *input_ev;	    /* resumes input after a full batch */
+	struct event *input_ev;	    /* timer: input after a full batch */
 	unsigned char *inbuf;	    /* ATT_INPUT_BUF bytes */
 	struct att_rate truncated;
 

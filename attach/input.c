@@ -110,7 +110,7 @@ att_input_step(struct att_client *c)
 	if (w < 0) {
 		/* EPIPE: the container closed stdin; EIO: no pty slave */
 		if (!b->stdin_failing)
-			diag_warn("attach: Failed to write to container stdin:");
+			diag_warn("Failed to write to container stdin:");
 		b->stdin_failing = true;
 		w = (ssize_t)(len - c->in_off); /* that record is lost */
 	} else {
@@ -157,6 +157,19 @@ att_input_done(struct att_client *c)
 	att_client_check_done(c);
 }
 
+/*
+ * The rest after the next epoll_wait: a timer, not event_active(), which
+ * would run again in this same pass, before any other fd's turn.
+ */
+static void
+att_input_later(struct att_broker *b)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (evtimer_add(b->input_ev, &now) < 0)
+		fatalx("attach: cannot schedule input");
+}
+
 static void
 att_stdin_wait(struct att_broker *b)
 {
@@ -188,8 +201,7 @@ att_input_run(struct att_broker *b)
 	}
 	for (int i = 0; (c = TAILQ_FIRST(&b->inq)) != NULL; i++) {
 		if (i == ATT_INPUT_BATCH) {
-			/* the rest after the other events of this round */
-			event_active(b->input_ev, EV_READ, 0);
+			att_input_later(b);
 			return;
 		}
 		switch (att_input_step(c)) {
@@ -254,9 +266,11 @@ void
 att_input_discard(struct att_client *c)
 {
 	(void)shutdown(c->fd, SHUT_RD); /* no more of it; may have left */
-	for (int i = 0; i < ATT_DISCARD_MAX; i++)
-		if (att_client_recv(c, c->b->inbuf, ATT_INPUT_BUF, 0, NULL) <= 0)
+	for (int i = 0; i < ATT_DISCARD_MAX; i++) {
+		if (att_client_recv(c, c->b->inbuf, ATT_INPUT_BUF, 0,
+		    NULL) <= 0)
 			return;
+	}
 }
 
 void
@@ -264,7 +278,7 @@ att_stdin_set(struct att_broker *b, int fd)
 {
 	if (io_set_nonblock(fd, true) < 0) {
 		diag_warn("attach: container stdin:");
-		(void)close(fd); /* unusable: input is held, as before it came */
+		(void)close(fd); /* unusable: input stays held */
 		return;
 	}
 	b->stdin_fd = fd;
@@ -274,6 +288,6 @@ att_stdin_set(struct att_broker *b, int fd)
 int
 att_input_init(struct att_broker *b)
 {
-	b->input_ev = event_new(b->base, -1, 0, att_input_cb, b);
+	b->input_ev = evtimer_new(b->base, att_input_cb, b);
 	return b->input_ev != NULL ? 0 : -1;
 }

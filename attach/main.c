@@ -122,7 +122,7 @@ att_flush_owed(struct att_broker *b)
 			continue;
 		if (att_send_owed(b, order[i]) < 0) {
 			if (errno != EAGAIN)
-				_exit(1); /* the reaper is gone: nothing to do */
+				_exit(1); /* the reaper is gone */
 			if (event_add(b->chan_wev, NULL) < 0)
 				fatalx("attach: cannot watch the channel");
 			return;

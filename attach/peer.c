@@ -64,7 +64,7 @@ att_peer_flush(struct att_broker *b)
 		return;
 	if (chan_send(b->peer_fd, CHAN_ATT_CLIENTS, &c, sizeof(c), -1) < 0) {
 		if (errno != EAGAIN) {
-			att_peer_close(b); /* the logger died: a new pair comes */
+			att_peer_close(b); /* the logger died: a pair comes */
 			return;
 		}
 		/* a logger that does not read: retried when it does */

@@ -423,7 +423,9 @@ child_main(struct mon *m, struct mon_child *c, int chan)
 		.short_id = m->short_id,
 		.log_size_max = m->o->log_size_max,
 		.no_sync_log = m->o->no_sync_log,
-		.stdin_pipe = m->o->stdin_ && !m->o->terminal,
+		/* a broker respawned after stdin closed never gets it again */
+		.stdin_pipe = m->o->stdin_ && !m->o->terminal &&
+		    !m->stdin_closed,
 		.terminal = m->o->terminal,
 		.leave_stdin_open = m->o->leave_stdin_open,
 	};

@@ -7,10 +7,12 @@
  * forbidden system call shows up as a CHAN_TRAP and fails the test.
  */
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -24,6 +26,7 @@
 
 #include <criterion/criterion.h>
 
+#include "attach/broker.h"
 #include "common/chan.h"
 #include "common/diag.h"
 #include "common/io.h"
@@ -31,6 +34,8 @@
 
 /* Every wait for the broker ends here: a hung broker fails the test. */
 #define WAIT_MS 5000
+/* A test blocked anyway (a send to a broker that stopped reading) dies. */
+#define TEST_ALARM_S 60
 #define DIAG_LOG_MAX 65536
 #define NOBODY 65534
 
@@ -57,7 +62,12 @@ broker_fini(void)
 	}
 }
 
-TestSuite(broker, .fini = broker_fini, .timeout = 30);
+/*
+ * No .timeout: criterion's runner leaks when two suites with one run in
+ * parallel (seen under SANITIZE=1). start() arms an alarm instead, which
+ * kills a test that blocks past every deadline below.
+ */
+TestSuite(broker, .fini = broker_fini);
 
 static void
 wait_readable(int fd, const char *what)
@@ -201,6 +211,7 @@ start(bool stdin_pipe, bool terminal, bool leave_stdin_open)
 	struct chan_msg m;
 	int sv[2];
 
+	(void)alarm(TEST_ALARM_S); /* SIGALRM's default: the test crashes */
 	memset(&t.addr, 0, sizeof(t.addr));
 	t.addr.sun_family = AF_UNIX;
 	/* abstract: no file, unique per test process */
@@ -222,7 +233,7 @@ start(bool stdin_pipe, bool terminal, bool leave_stdin_open)
 	t.pid = fork();
 	cr_assert_geq(t.pid, 0);
 	if (t.pid == 0)
-		att_main(&rc);
+		att_main(&rc); /* fork does not pass the alarm on */
 	(void)close(sv[1]); /* the broker's end */
 	t.reaper = sv[0];
 	expect_reaper(CHAN_HELLO, &m);
@@ -553,6 +564,7 @@ expect_winsize(int slave, unsigned rows, unsigned cols)
 Test(broker, terminal_input_and_resize)
 {
 	struct termios tio;
+	struct chan_msg m;
 	char buf[64];
 	int master, slave, ctl[2], wz[2], cl[1];
 
@@ -575,11 +587,7 @@ Test(broker, terminal_input_and_resize)
 	cr_assert_eq(tcsetattr(slave, TCSANOW, &tio), 0);
 	/* the ctl line is read before the pty comes: sync on a reopen */
 	cr_assert_eq(write(ctl[1], "2 0 0\n", 6), 6);
-	{
-		struct chan_msg m;
-
-		expect_reaper(CHAN_LOG_REOPEN, &m);
-	}
+	expect_reaper(CHAN_LOG_REOPEN, &m);
 	send_fd(CHAN_ATT_FD_PTY, dup(master));
 	expect_winsize(slave, 24, 80);
 	expect_stdin(slave, "early\n", 6);
@@ -730,4 +738,119 @@ Test(broker, close_delivers_pending_frames)
 		expect_record(cl[0], CHAN_STREAM_STDOUT, n);
 	}
 	cr_assert_eq(client_recv(cl[0], buf, sizeof(buf)), 0, "EOF");
+}
+
+/* security 8: ATT_MAX_CLIENTS served; one past it is closed at once. */
+Test(broker, closes_a_client_past_the_bound)
+{
+	static int cl[ATT_MAX_CLIENTS + 1];
+	struct rlimit rl;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max != RLIM_INFINITY &&
+	    rl.rlim_max < ATT_NOFILE + ATT_MAX_CLIENTS)
+		cr_skip_test("RLIMIT_NOFILE %llu is too low",
+		    (unsigned long long)rl.rlim_max);
+	rl.rlim_cur = ATT_NOFILE + ATT_MAX_CLIENTS;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	start(false, false, false);
+	attach_clients(cl, 1);
+	for (size_t i = 1; i < VIGIL_NELEM(cl); i++)
+		cl[i] = client_connect();
+	expect_eof(cl[ATT_MAX_CLIENTS], "the client past the bound");
+	expect_diag("closing a new one");
+	logger_output(CHAN_STREAM_STDOUT, "all", 3);
+	expect_record(cl[0], CHAN_STREAM_STDOUT, "all");
+	expect_record(cl[ATT_MAX_CLIENTS - 1], CHAN_STREAM_STDOUT, "all");
+	cr_assert_eq(stop().clients, ATT_MAX_CLIENTS);
+}
+
+/* The broker's open fds, or -1 when /proc does not show them to us. */
+static int
+broker_fds(void)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/fd", (int)t.pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	(void)closedir(d); /* read only */
+	return n;
+}
+
+/* security 8: clients that come and go leave no fd behind. */
+Test(broker, forgets_clients_that_come_and_go)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int cl[1], base, now = -1;
+
+	start(true, false, true);
+	attach_clients(cl, 1);
+	logger_output(CHAN_STREAM_STDOUT, "x", 1);
+	expect_record(cl[0], CHAN_STREAM_STDOUT, "x");
+	if ((base = broker_fds()) < 0)
+		cr_skip_test("cannot read the broker's /proc/<pid>/fd");
+	for (int i = 0; i < 2000; i++) {
+		int fd = client_connect();
+
+		if (i % 3 == 1)
+			client_send(fd, "in", 2);
+		if (i % 3 == 2)
+			cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+		(void)close(fd); /* gone, maybe before it was accepted */
+	}
+	expect_stdin(t.in_r, "in", 2);
+	for (int i = 0; i < WAIT_MS / 10; i++) {
+		if ((now = broker_fds()) == base)
+			break;
+		(void)nanosleep(&ts, NULL); /* polling the broker's state */
+	}
+	cr_assert_eq(now, base, "broker fds %d, %d before", now, base);
+	logger_output(CHAN_STREAM_STDOUT, "y", 1);
+	expect_record(cl[0], CHAN_STREAM_STDOUT, "y");
+	cr_assert_eq(stop().clients, 1);
+}
+
+/*
+ * security 11: a client flooding input (here without stdin, so every
+ * record is read at once) never starves output, ctl or the shutdown.
+ */
+Test(broker, input_flood_starves_nothing)
+{
+	struct chan_msg m;
+	int cl[2], p[2];
+	pid_t flooder;
+
+	start(false, false, false);
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	send_fd(CHAN_ATT_FD_CTL, p[0]);
+	attach_clients(cl, 2);
+	flooder = fork();
+	cr_assert_geq(flooder, 0);
+	if (flooder == 0) {
+		char junk[64];
+
+		memset(junk, 'j', sizeof(junk));
+		for (;;)
+			if (send(cl[1], junk, sizeof(junk), MSG_NOSIGNAL) < 0)
+				_exit(0);
+	}
+	for (int i = 0; i < 20; i++) {
+		char n[8];
+
+		(void)snprintf(n, sizeof(n), "%d", i);
+		logger_output(CHAN_STREAM_STDOUT, n, strlen(n));
+		expect_record(cl[0], CHAN_STREAM_STDOUT, n);
+	}
+	cr_assert_eq(write(p[1], "2 0 0\n", 6), 6);
+	expect_reaper(CHAN_LOG_REOPEN, &m);
+	cr_assert_eq(stop().clients, 2);
+	(void)kill(flooder, SIGKILL); /* test cleanup */
+	(void)waitpid(flooder, NULL, 0);
 }

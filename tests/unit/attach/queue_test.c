@@ -137,7 +137,7 @@ Test(att_queue, wraps_at_every_offset)
 		seen_head[q.head] = true;
 		(void)att_queue_peek(&q, iov, &niov);
 		wrapped |= niov == 2;
-		expect_head(seq == 1 ? 1 : 1 + ((seq - 1) * 5) % 8, seq - 1);
+		expect_head(1 + ((seq - 1) * 5) % 8, seq - 1);
 	}
 	for (size_t i = 0; i < size; i++)
 		cr_assert(seen_head[i], "head never at offset %zu", i);
