@@ -135,7 +135,8 @@ mon_start_pipe(struct mon *m)
 	}
 	if (io_read(m->start_fd, buf, sizeof(buf)) < 0)
 		fatal("start-pipe read failed");
-	/* exec-attach keeps it for the second read (issue: exec) */
+	if (m->o->exec_attach)
+		return; /* spec 5.2: the runtime child reads it a second time */
 	(void)close(m->start_fd); /* read side: nothing to flush */
 	m->start_fd = -1;
 }
@@ -149,6 +150,14 @@ void
 mon_sync_pipe(struct mon *m)
 {
 	m->sync_fd = env_fd("_OCI_SYNCPIPE");
+	if (!m->o->exec_attach)
+		return;
+	/* spec 3.1 step 9, likewise before the detach */
+	m->attach_fd = env_fd("_OCI_ATTACHPIPE");
+	if (m->attach_fd < 0) {
+		errno = ENOENT;
+		fatal("--attach specified but _OCI_ATTACHPIPE was not");
+	}
 }
 
 /* The unprivileged identity of the sandboxed children (when root). */

@@ -308,8 +308,9 @@ runtime_done(struct mon *m)
 
 	if (m->phase != MON_PH_RUNTIME)
 		return;
-	if (!WIFEXITED(m->runtime_status) ||
-	    WEXITSTATUS(m->runtime_status) != 0) {
+	/* spec 4.3: for exec (2.2.0+) only a missing pid file is a failure */
+	if (!m->o->exec && (!WIFEXITED(m->runtime_status) ||
+	    WEXITSTATUS(m->runtime_status) != 0)) {
 		runtime_failed(m);
 		return;
 	}
@@ -328,7 +329,9 @@ runtime_done(struct mon *m)
 	}
 	m->ctr_pid = pid;
 	m->phase = MON_PH_RUNNING;
-	mon_sync_report(m, pid, NULL, 0);
+	/* spec 5.3: a legacy exec reports only its exit code */
+	if (!m->o->exec || m->o->api_version)
+		mon_sync_report(m, pid, NULL, 0);
 	mon_logger_sources(m);
 	for (size_t i = 0; i < m->n_early; i++) {
 		if (m->early[i].pid == pid) {
@@ -512,6 +515,20 @@ run_exit_command(struct mon *m)
 			    WEXITSTATUS(status));
 }
 
+/* spec 5.3, 10.6: an exec session's last record, after the exit files. */
+static void
+exec_report(struct mon *m)
+{
+	static const char timed_out[] = "command timed out"; /* spec 0.3 */
+
+	if (!m->o->exec)
+		return;
+	if (m->timed_out)
+		mon_sync_report(m, -1, timed_out, sizeof(timed_out) - 1);
+	else
+		mon_sync_report(m, m->ctr_value, NULL, 0);
+}
+
 /*
  * The logger (unless passthrough) and, with an attach socket, the broker;
  * the runtime runs once both are sandboxed (security.md: fail closed).
@@ -525,6 +542,7 @@ start_children(struct mon *m)
 	}
 	if (mon_attach_create(m) < 0)
 		return; /* reported on the sync pipe */
+	mon_attach_ready(m); /* spec 3.1 step 12, 5.4 */
 	m->phase = MON_PH_LOGGER;
 	if (mon_child_spawn(m, &m->logger) < 0) {
 		mon_fail(m, "Failed to start the logger: %s", strerror(errno));
@@ -546,8 +564,10 @@ mon_daemon(struct mon *m)
 	mon_child_stop(m, &m->logger);
 	mon_child_stop(m, &m->broker);
 	close_inherited(m);
-	if (m->ctr_pid > 0)
+	if (m->ctr_pid > 0) {
 		mon_exit_files(m); /* spec 10.2 steps 6-7 */
+		exec_report(m);	   /* step 8 */
+	}
 	mon_attach_remove(m); /* spec 10.2 step 9 */
 	mon_console_remove(m);
 	if (m->exit_status == 0)

@@ -26,7 +26,7 @@ mon_init(struct mon *m, struct mon_opts *o)
 {
 	memset(m, 0, sizeof(*m));
 	m->o = o;
-	m->sync_fd = m->start_fd = -1;
+	m->sync_fd = m->start_fd = m->attach_fd = -1;
 	m->log_dirfd = m->log_fd = -1;
 	m->devnull = -1;
 	m->out_r = m->out_w = m->err_r = m->err_w = -1;

@@ -71,7 +71,8 @@ struct mon {
 
 	/* The manager's pipes (spec 5). */
 	int sync_fd;
-	int start_fd;
+	int start_fd;	/* kept open only for --exec-attach's second read */
+	int attach_fd;	/* _OCI_ATTACHPIPE, with --exec-attach (spec 5.4) */
 
 	/* Fds open at startup, closed before the exit files (spec 2.2). */
 	int *inherited;
@@ -156,6 +157,7 @@ void mon_exit_files(struct mon *);
 /* sync.c: records to the manager (spec 5.3). */
 void mon_sync_report(struct mon *, int64_t value, const char *msg,
     size_t msglen);
+void mon_attach_ready(struct mon *);
 
 /* runtime.c: the runtime child (spec 4). */
 int mon_stdio_create(struct mon *) VIGIL_MUST_CHECK;

@@ -179,9 +179,6 @@ static const struct {
 	enum mon_given kind;
 	size_t off;
 } mon_unsupported[] = {
-	{ "--exec", MON_GIVEN_BOOL, MON_OFF(exec) },
-	{ "--exec-attach", MON_GIVEN_BOOL, MON_OFF(exec_attach) },
-	{ "--restore", MON_GIVEN_STR, MON_OFF(restore) },
 	{ "--log-path journald", MON_GIVEN_BOOL, MON_OFF(journald) },
 	{ "--log-global-size-max", MON_GIVEN_BOOL,
 	    MON_OFF(log_global_size_max_set) },

@@ -71,7 +71,21 @@ argv_addv(char ***v, size_t *n, size_t *cap, const struct mon_strv *sv)
 		argv_add(v, n, cap, sv->v[i]);
 }
 
-/* spec 4.1, the create form. */
+/* spec 4.1: --bundle and --pid-file, then the create/restore options. */
+static void
+argv_bundle(char ***v, size_t *n, size_t *cap, const struct mon_opts *o)
+{
+	argv_add(v, n, cap, "--bundle");
+	argv_add(v, n, cap, o->bundle_path);
+	argv_add(v, n, cap, "--pid-file");
+	argv_add(v, n, cap, o->pidfile_path);
+	if (o->no_pivot)
+		argv_add(v, n, cap, "--no-pivot");
+	if (o->no_new_keyring)
+		argv_add(v, n, cap, "--no-new-keyring");
+}
+
+/* spec 4.1: the create, restore and exec forms. */
 static char **
 runtime_argv(const struct mon *m)
 {
@@ -80,18 +94,29 @@ runtime_argv(const struct mon *m)
 	size_t n = 0, cap = 0;
 
 	argv_add(&v, &n, &cap, o->runtime);
-	if (o->systemd_cgroup)
+	if (o->systemd_cgroup && !o->exec) /* never for exec */
 		argv_add(&v, &n, &cap, "--systemd-cgroup");
 	argv_addv(&v, &n, &cap, &o->runtime_args);
-	argv_add(&v, &n, &cap, "create");
-	argv_add(&v, &n, &cap, "--bundle");
-	argv_add(&v, &n, &cap, o->bundle_path);
-	argv_add(&v, &n, &cap, "--pid-file");
-	argv_add(&v, &n, &cap, o->pidfile_path);
-	if (o->no_pivot)
-		argv_add(&v, &n, &cap, "--no-pivot");
-	if (o->no_new_keyring)
-		argv_add(&v, &n, &cap, "--no-new-keyring");
+	if (o->exec) {
+		argv_add(&v, &n, &cap, "exec");
+		argv_add(&v, &n, &cap, "--pid-file");
+		argv_add(&v, &n, &cap, o->pidfile_path);
+		argv_add(&v, &n, &cap, "--process");
+		argv_add(&v, &n, &cap, o->exec_process_spec);
+		/* 2.1.11+: no --tty, the runtime reads it from the spec */
+		argv_add(&v, &n, &cap, "--detach");
+	} else if (o->restore != NULL) {
+		argv_add(&v, &n, &cap, "restore");
+		argv_bundle(&v, &n, &cap, o);
+		argv_add(&v, &n, &cap, "--detach");
+		argv_add(&v, &n, &cap, "--image-path");
+		argv_add(&v, &n, &cap, o->restore);
+		argv_add(&v, &n, &cap, "--work-path");
+		argv_add(&v, &n, &cap, o->bundle_path);
+	} else {
+		argv_add(&v, &n, &cap, "create");
+		argv_bundle(&v, &n, &cap, o);
+	}
 	argv_addv(&v, &n, &cap, &o->runtime_opts);
 	if (m->cons_path != NULL) {
 		argv_add(&v, &n, &cap, "--console-socket");
@@ -185,6 +210,12 @@ runtime_child(const struct mon *m, char **argv, const sigset_t *mask)
 	}
 	child_stdio(m);
 	child_listen_pid(m);
+	if (m->start_fd >= 0) {
+		char buf[MON_START_READ_MAX];
+		/* spec 4.2 step 5, 5.2: podman's second byte, once attached */
+		VIGIL_IGNORE(io_read(m->start_fd, buf, sizeof(buf)));
+		(void)close(m->start_fd); /* read side */
+	}
 	mon_oom_restore(m);
 	(void)sigprocmask(SIG_SETMASK, mask, NULL);
 	execv(argv[0], argv);
@@ -213,6 +244,10 @@ mon_runtime_spawn(struct mon *m)
 	if (pid < 0)
 		return -1;
 	m->runtime_pid = pid;
+	if (m->start_fd >= 0) {
+		(void)close(m->start_fd); /* the runtime child reads it */
+		m->start_fd = -1;
+	}
 	if (!m->o->passthrough) {
 		/* the container holds the write ends; EOF when it is gone */
 		(void)close(m->out_w);

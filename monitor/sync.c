@@ -42,3 +42,20 @@ mon_sync_report(struct mon *m, int64_t value, const char *msg, size_t msglen)
 	/* after the runtime fork the reaper never dies (style.md) */
 	diag_warn("Unable to send container stderr message to parent");
 }
+
+/*
+ * spec 5.4: --exec-attach: once the attach socket and the FIFOs exist,
+ * {"data": 0} tells podman it may connect (no bundle: no message).
+ */
+void
+mon_attach_ready(struct mon *m)
+{
+	char rec[MON_SYNC_REC_MAX_API + 1];
+	size_t n;
+
+	if (m->attach_fd < 0 || m->att_listener < 0)
+		return;
+	n = mon_sync_format(rec, MON_SYNC_REC_MAX_API, "data", 0, NULL, 0);
+	if (io_write_all(m->attach_fd, rec, n) < 0)
+		diag_warn("Failed to write to the attach pipe");
+}
