@@ -10,6 +10,7 @@ a bash loop answers each line sent through an attach client with
 monitor acted on every ctl line written so far.
 """
 
+import os
 import re
 
 from harness import (BASH, STTY, Case, Skip, need_attach, pty_size,
@@ -289,3 +290,21 @@ def test_sec17_winsz_direct():
         wait_for(lambda: query() == (0, 0), what="0 0 via winsz")
         c.runc_kill("KILL")
         c.wait_exit()
+
+
+@ref_differs("2.1.6 exits without a sync record (spec 4.3, 16)")
+def test_runtime_never_delivers_terminal():
+    """spec 4.3: -t and a runtime that exits 0 without sending the pty
+    master over --console-socket: one record {"data": -1, "message":
+    "Runtime did not set up terminal"}, no exit file."""
+    need_attach("-t")
+    with Case() as c:
+        c.bundle(["/bin/true"])
+        m = c.start(expect_pid=False, runtime=c.fake_runtime(),
+                    extra=["-t"], env={"FAKE_RT_SLEEP": "30"})
+        rec = m.record()
+        assert rec == {"data": -1,
+                       "message": "Runtime did not set up terminal"}, \
+            "sync record %r" % (rec,)
+        m.sync_eof()
+        assert not os.path.exists(c.exit_file), "exit file written"
