@@ -22,24 +22,6 @@
 #include "common/sandbox.h"
 #include "attach/broker.h"
 
-static int diag_chan = -1;
-
-/* Diagnostics go to the reaper, which prints them escaped. */
-static void
-diag_to_reaper(enum diag_level level, const char *text, size_t len)
-{
-	unsigned char buf[CHAN_DIAG_MAX];
-
-	if (diag_chan < 0)
-		return;
-	if (len > CHAN_DIAG_MAX - 1)
-		len = CHAN_DIAG_MAX - 1;
-	buf[0] = (unsigned char)level;
-	memcpy(buf + 1, text, len);
-	VIGIL_IGNORE(chan_send(diag_chan, CHAN_DIAG, buf, len + 1,
-	    -1)); /* lossy: a diagnostic never blocks the broker */
-}
-
 bool
 att_rate_ok(struct att_rate *r, unsigned *suppressed)
 {
@@ -353,16 +335,15 @@ att_setup(struct att_broker *b, const struct role_conf *rc)
 		.nofile = ATT_NOFILE,
 	};
 
-	diag_chan = rc->chan_fd;
-	diag_set_child(diag_to_reaper);
+	diag_to_chan(rc->chan_fd);
 	(void)snprintf(title, sizeof(title), "conmon: attach %s", rc->short_id);
 	b->chan = -1;
 	if (sandbox_drop(&sc, &b->chan, err, sizeof(err)) < 0) {
 		if (b->chan >= 0)
-			diag_chan = b->chan; /* moved before the failing step */
+			diag_to_chan(b->chan); /* moved before the failure */
 		fatalx("attach sandbox: %s", err);
 	}
-	diag_chan = b->chan;
+	diag_to_chan(b->chan);
 	att_limits(b);
 	if ((b->inbuf = malloc(ATT_INPUT_BUF)) == NULL)
 		fatalx("attach: out of memory");

@@ -12,9 +12,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/chan.h"
 #include "common/diag.h"
 
 static enum diag_level level = DIAG_WARN;
+static int child_chan = -1;
 static diag_sink_fn child_sink;
 static bool use_syslog;
 static char syslog_id[21];
@@ -80,6 +82,27 @@ diag_set_child(diag_sink_fn fn)
 {
 	child_sink = fn;
 	use_syslog = false;
+}
+
+static void
+chan_sink(enum diag_level l, const char *text, size_t len)
+{
+	unsigned char buf[CHAN_DIAG_MAX];
+
+	if (child_chan < 0)
+		return;
+	if (len > CHAN_DIAG_MAX - 1)
+		len = CHAN_DIAG_MAX - 1;
+	buf[0] = (unsigned char)l;
+	memcpy(buf + 1, text, len);
+	VIGIL_IGNORE(chan_send(child_chan, CHAN_DIAG, buf, len + 1, -1));
+}
+
+void
+diag_to_chan(int fd)
+{
+	child_chan = fd;
+	diag_set_child(chan_sink);
 }
 
 void

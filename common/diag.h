@@ -35,6 +35,12 @@ bool diag_enabled(enum diag_level);
 /* --syslog: also send every message with syslog(3), ident "conmon <id>". */
 void diag_open_syslog(const char *cid, const char *tag);
 void diag_set_child(diag_sink_fn);
+/*
+ * A sandboxed child's diagnostics travel as CHAN_DIAG on its channel to the
+ * reaper (lossy: a diagnostic never blocks the child). Called again when
+ * the channel moves to another fd.
+ */
+void diag_to_chan(int fd);
 /* Print one already formatted text at a level (escaped by the caller). */
 void diag_emit(enum diag_level, const char *, size_t);
 

@@ -20,24 +20,6 @@
 #include "common/sandbox.h"
 #include "logger/logger.h"
 
-static int diag_chan = -1;
-
-/* Diagnostics go to the reaper, which prints them escaped. */
-static void
-diag_to_reaper(enum diag_level level, const char *text, size_t len)
-{
-	unsigned char buf[CHAN_DIAG_MAX];
-
-	if (diag_chan < 0)
-		return;
-	if (len > CHAN_DIAG_MAX - 1)
-		len = CHAN_DIAG_MAX - 1;
-	buf[0] = (unsigned char)level;
-	memcpy(buf + 1, text, len);
-	VIGIL_IGNORE(chan_send(diag_chan, CHAN_DIAG, buf, len + 1,
-	    -1)); /* lossy: a diagnostic never blocks the logger */
-}
-
 void
 log_send(struct logger *l, unsigned type, const void *p, size_t len)
 {
@@ -114,17 +96,16 @@ setup(struct logger *l, const struct role_conf *rc)
 	};
 	struct event_config *cfg;
 
-	diag_chan = rc->chan_fd;
-	diag_set_child(diag_to_reaper);
+	diag_to_chan(rc->chan_fd);
 	tzset(); /* spec 9.2: the time zone is read once, before the sandbox */
 	(void)snprintf(title, sizeof(title), "conmon: logger %s", rc->short_id);
 	l->chan = -1;
 	if (sandbox_drop(&sc, &l->chan, err, sizeof(err)) < 0) {
 		if (l->chan >= 0)
-			diag_chan = l->chan; /* moved before the failing step */
+			diag_to_chan(l->chan); /* moved before the failure */
 		fatalx("logger sandbox: %s", err);
 	}
-	diag_chan = l->chan;
+	diag_to_chan(l->chan);
 	l->rbuf = malloc(LOG_READ_MAX);
 	l->obuf = malloc(LOG_OUT_MAX);
 	cfg = event_config_new();
