@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bench/idle.c: a static process that only waits, the floor for one
+ * monitor process's memory (figure 5). Built with gcc -static.
+ */
+#include <unistd.h>
+
+int
+main(void)
+{
+	for (;;)
+		(void)pause();
+}

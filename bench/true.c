@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* bench/true.c: a static `true` for fork+exec+wait (figure 5). */
+int
+main(void)
+{
+	return 0;
+}
