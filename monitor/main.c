@@ -86,7 +86,7 @@ main(int argc, char **argv)
 	if (mon_opts_check_supported(&o, msg, sizeof(msg)) < 0)
 		fail_line(msg);
 	mon_sync_pipe(&m);
-	mon_child_identity(&m);
 	mon_detach(&m);
+	mon_child_identity(&m); /* NSS lookups: off the launcher's path */
 	mon_daemon(&m);
 }

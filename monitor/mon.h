@@ -146,9 +146,9 @@ void mon_detach(struct mon *);
 int mon_log_open(struct mon *) VIGIL_MUST_CHECK;
 int mon_log_reopen(struct mon *) VIGIL_MUST_CHECK;
 int mon_write_atomic(int dirfd, const char *name, const char *data,
-    size_t len, mode_t mode) VIGIL_MUST_CHECK;
+    size_t len, mode_t mode, bool durable) VIGIL_MUST_CHECK;
 int mon_write_atomic_path(const char *path, const char *data, size_t len,
-    mode_t mode) VIGIL_MUST_CHECK;
+    mode_t mode, bool durable) VIGIL_MUST_CHECK;
 int mon_pidfile_parse(const char *, size_t, pid_t *) VIGIL_MUST_CHECK;
 int mon_pidfile_read(const char *path, pid_t *pid, char *why, size_t whylen)
     VIGIL_MUST_CHECK;

@@ -181,7 +181,7 @@ tmp_name(char *buf, size_t len, const char *name)
  */
 int
 mon_write_atomic(int dirfd, const char *name, const char *data, size_t len,
-    mode_t mode)
+    mode_t mode, bool durable)
 {
 	char tmp[4096];
 	int fd = -1, saved;
@@ -197,7 +197,7 @@ mon_write_atomic(int dirfd, const char *name, const char *data, size_t len,
 	if (fd < 0)
 		return -1;
 	if (io_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 ||
-	    fsync(fd) < 0)
+	    (durable && fsync(fd) < 0))
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -218,14 +218,14 @@ fail:
 
 int
 mon_write_atomic_path(const char *path, const char *data, size_t len,
-    mode_t mode)
+    mode_t mode, bool durable)
 {
 	const char *base;
 	int dirfd = open_parent(path, &base), rc, saved;
 
 	if (dirfd < 0)
 		return -1;
-	rc = mon_write_atomic(dirfd, base, data, len, mode);
+	rc = mon_write_atomic(dirfd, base, data, len, mode, durable);
 	saved = errno;
 	(void)close(dirfd); /* O_PATH */
 	errno = saved;
@@ -295,7 +295,8 @@ write_exit_in(const char *dir, const char *name, const char *value)
 
 	if (dirfd < 0)
 		return -1;
-	rc = mon_write_atomic(dirfd, name, value, strlen(value), 0644);
+	/* the exit code must survive a crash of the host */
+	rc = mon_write_atomic(dirfd, name, value, strlen(value), 0644, true);
 	saved = errno;
 	(void)close(dirfd); /* O_PATH */
 	errno = saved;
