@@ -15,7 +15,8 @@ TESTS="a b" in the environment does the same. VIGIL_IT_JOBS=N runs N tests
 at once; VIGIL_IT_KEEP=1 keeps the test directories; VIGIL_IT_REFERENCE=0/1
 overrides the detection of the reference conmon 2.1.6;
 VIGIL_IT_ATTACH_REFUSED=opt,... (empty: none) that of the attach options
-the monitor refuses.
+the monitor refuses, VIGIL_IT_EXEC_REFUSED=opt,... that of the exec and
+restore options (harness.EXEC_OPTIONS).
 
 Prints ok / FAIL / skip <reason> per test and ends with
 `N passed, N failed[, N skipped]`; exits 1 on any failure.
@@ -247,6 +248,7 @@ def main(argv):
     os.environ["VIGIL_IT_REFERENCE"] = "1" if ref else "0"  # for the tests
     sockdir = harness.accepts_socket_dir()   # exported the same way
     refused = harness.refused_options()      # and this (attach tests)
+    exec_refused = harness.exec_refused()    # and this (exec, restore)
     print("# monitor: %s (%s)%s" % (harness.CONMON, out.splitlines()[0] if
           out.strip() else "--version: status %s %s" % (st, err.strip()),
           ", the reference: ref_differs tests skipped" if ref else ""))
@@ -257,6 +259,13 @@ def main(argv):
     if refused:
         print("# the monitor refuses %s: the attach, terminal and ctl tests "
               "(issue 4) skip" % ", ".join(refused))
+    need = [o for o in exec_refused if o != "--log-global-size-max"]
+    if need:
+        print("# the monitor refuses %s: the exec and restore tests "
+              "(issue 5) that need them skip" % ", ".join(need))
+    if "--log-global-size-max" in exec_refused:
+        print("# the monitor refuses --log-global-size-max: CRI-O's "
+              "exec-sync command line (test_exec) runs without it")
     sys.stdout.flush()
     if os.geteuid() != 0:
         print("# warning: not root; runc containers need root")
