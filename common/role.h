@@ -21,6 +21,7 @@ struct role_conf {
 	gid_t gid;
 	const char *short_id; /* first 12 bytes of the cid, for the title */
 	int64_t log_size_max; /* --log-size-max, <= 0: none (spec 9.3) */
+	int64_t log_global_size_max; /* --log-global-size-max (spec 9.3) */
 	bool no_sync_log;     /* --no-sync-log: no fsync at drain (spec 9.6) */
 	bool stdin_pipe;      /* -i without -t: a stdin pipe (spec 6.1, 7.4) */
 	bool terminal;	      /* -t: a pty master will come (spec 6.2) */

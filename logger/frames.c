@@ -2,9 +2,12 @@
 /*
  * logger/frames.c: the logger's end of the logger<->broker pair
  * (architecture.md "Channels"): output frames out, CHAN_ATT_CLIENTS in.
- * Never blocks and never waits for the broker: a frame that does not fit
- * is dropped and counted. Never kills anyone: a bad message closes the
- * pair and the reaper is told (CHAN_PEER_LOST), which makes a new one.
+ * Never blocks: a chunk whose frame does not fit waits for room, with the
+ * sources not read (spec 7.3: a client that keeps up misses nothing), but
+ * never longer than LOG_PEER_STALL_MS without progress; then the frames
+ * without room are dropped and counted (security 9). Never kills anyone:
+ * a bad message closes the pair and the reaper is told (CHAN_PEER_LOST),
+ * which makes a new one.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +23,12 @@
 
 static void peer_read_cb(evutil_socket_t, short, void *);
 static void peer_write_cb(evutil_socket_t, short, void *);
+static void stall_cb(evutil_socket_t, short, void *);
+
+static const struct timeval stall_tv = {
+	.tv_sec = LOG_PEER_STALL_MS / 1000,
+	.tv_usec = (LOG_PEER_STALL_MS % 1000) * 1000,
+};
 
 /* A send that found no room: the pair is full, or memory is short. */
 static bool
@@ -32,6 +41,34 @@ void
 log_peer_init(struct logger *l)
 {
 	l->peer.fd = -1;
+}
+
+/* The chunk's frames not sent: lost (`counted`), or wanted by nobody. */
+static void
+pend_drop(struct logger *l, bool counted)
+{
+	struct log_peer *p = &l->peer;
+
+	if (counted) {
+		p->dropping += p->pend_len;
+		p->dropped += p->pend_len;
+	}
+	p->pend_len = 0;
+	if (p->stall != NULL)
+		(void)evtimer_del(p->stall); /* fails only on a bug */
+}
+
+/*
+ * The chunk's frames are out, dropped or moot: the sources are read again.
+ * Called last by each event of the pair, never from within the reader.
+ */
+static void
+unblock(struct logger *l)
+{
+	if (!l->peer.blocked || l->peer.pend_len > 0)
+		return;
+	l->peer.blocked = false;
+	log_resume(l);
 }
 
 /*
@@ -50,12 +87,16 @@ log_peer_set(struct logger *l, uint32_t generation, int fd)
 		fatal("broker pair");
 	p->rev = event_new(l->base, fd, EV_READ | EV_PERSIST, peer_read_cb, l);
 	p->wev = event_new(l->base, fd, EV_WRITE, peer_write_cb, l);
-	if (p->rev == NULL || p->wev == NULL || event_add(p->rev, NULL) < 0)
+	p->stall = evtimer_new(l->base, stall_cb, l);
+	if (p->rev == NULL || p->wev == NULL || p->stall == NULL ||
+	    event_add(p->rev, NULL) < 0)
 		fatalx("cannot watch the broker pair");
 	p->fd = fd;
 	p->generation = generation;
 	p->forwarding = true;
 	p->ack_pending = false;
+	p->stalled = false; /* a new broker is waited for again */
+	unblock(l);
 }
 
 /* Quietly: the broker died (EOF, EPIPE), or the pair is replaced. */
@@ -64,12 +105,15 @@ log_peer_close(struct logger *l)
 {
 	struct log_peer *p = &l->peer;
 
+	pend_drop(l, false); /* its clients went with it, as before */
 	log_frames_settle(l);
 	if (p->rev != NULL)
 		event_free(p->rev);
 	if (p->wev != NULL)
 		event_free(p->wev);
-	p->rev = p->wev = NULL;
+	if (p->stall != NULL)
+		event_free(p->stall);
+	p->rev = p->wev = p->stall = NULL;
 	if (p->fd >= 0)
 		(void)close(p->fd); /* a socket: nothing to flush */
 	p->fd = -1;
@@ -135,6 +179,25 @@ peer_write_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 
 	if (l->peer.fd >= 0 && l->peer.ack_pending)
 		ack_send(l);
+	if (l->peer.pend_len > 0)
+		(void)log_frames_flush(l);
+	unblock(l);
+}
+
+/*
+ * security 9: the broker took no frame for LOG_PEER_STALL_MS, so it is
+ * stopped, dead or far behind: the rest of the chunk is dropped, and so is
+ * every frame without room until one fits again, without waiting.
+ */
+static void
+stall_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
+    void *arg)
+{
+	struct logger *l = arg;
+
+	pend_drop(l, true);
+	l->peer.stalled = true;
+	unblock(l);
 }
 
 /* Frames from here on while clients are attached; none while not. */
@@ -146,16 +209,18 @@ on_att_clients(struct logger *l, const struct chan_msg *msg)
 
 	memcpy(&c, msg->u.raw, sizeof(c));
 	p->forwarding = c.attached != 0;
-	if (!p->forwarding)
+	if (!p->forwarding) {
+		pend_drop(l, false); /* no client to miss them */
+		p->stalled = false;
 		log_frames_settle(l);
+	}
 	p->ack_attached = c.attached;
 	ack_send(l);
 }
 
 static void
-peer_read_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
+peer_read(struct logger *l, int fd)
 {
-	struct logger *l = arg;
 	struct chan_msg msg;
 	const char *why = NULL;
 	int rc = chan_recv(fd, CHAN_BROKER, &msg, &why);
@@ -188,6 +253,15 @@ peer_read_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 	on_att_clients(l, &msg);
 }
 
+static void
+peer_read_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
+{
+	struct logger *l = arg;
+
+	peer_read(l, fd);
+	unblock(l);
+}
+
 /* The end of a drop episode: said once, with its count (spec 7.5). */
 void
 log_frames_settle(struct logger *l)
@@ -202,32 +276,67 @@ log_frames_settle(struct logger *l)
 }
 
 /*
- * One chunk as it was read, in frames of at most CHAN_OUTPUT_DATA_MAX
- * bytes (spec 7.3: no record over 8193 bytes), in order. Each frame is
- * copied behind its stream byte into the one staging buffer: at most 8 KiB
- * in cache against a sendmsg that copies it anyway, and chan_send stays a
- * single-payload call. A frame without room is dropped, never retried.
+ * Sends the queued chunk's frames of at most CHAN_OUTPUT_DATA_MAX bytes
+ * (spec 7.3: no record over 8193 bytes), in order. Each frame is copied
+ * behind its stream byte into the one staging buffer: at most 8 KiB in
+ * cache against a sendmsg that copies it anyway, and chan_send stays a
+ * single-payload call. Returns false when a frame found no room: the rest
+ * waits for EV_WRITE and log_resume() follows, and for LOG_PEER_STALL_MS from the last progress at
+ * most (stall_cb); after a stall frames without room are dropped at once.
  */
-void
-log_frames_send(struct logger *l, unsigned stream, const char *data,
-    size_t len)
+bool
+log_frames_flush(struct logger *l)
 {
 	struct log_peer *p = &l->peer;
+	bool progress = false;
 	size_t n;
 
-	while (len > 0 && p->fd >= 0 && p->forwarding) {
-		n = len < CHAN_OUTPUT_DATA_MAX ? len : CHAN_OUTPUT_DATA_MAX;
-		p->frame[0] = (unsigned char)stream;
-		memcpy(p->frame + 1, data, n);
+	while (p->pend_len > 0 && p->fd >= 0 && p->forwarding) {
+		n = p->pend_len < CHAN_OUTPUT_DATA_MAX ? p->pend_len :
+							 CHAN_OUTPUT_DATA_MAX;
+		p->frame[0] = (unsigned char)p->pend_stream;
+		memcpy(p->frame + 1, p->pend, n);
 		if (chan_send(p->fd, CHAN_OUTPUT, p->frame, n + 1, -1) == 0) {
+			progress = true;
+			p->stalled = false;
 			log_frames_settle(l);
-		} else if (no_room(errno)) {
+		} else if (!no_room(errno)) {
+			peer_send_failed(l); /* the pair is closed: no more */
+			continue;
+		} else if (p->stalled) {
 			p->dropping += n;
 			p->dropped += n;
 		} else {
-			peer_send_failed(l);
+			/* the stall's clock restarts at each progress */
+			if (event_add(p->wev, NULL) < 0 ||
+			    ((progress || !evtimer_pending(p->stall, NULL)) &&
+				evtimer_add(p->stall, &stall_tv) < 0))
+				fatalx("cannot watch the broker pair");
+			p->blocked = true;
+			return false;
 		}
-		data += n;
-		len -= n;
+		p->pend += n;
+		p->pend_len -= n;
 	}
+	pend_drop(l, false); /* all sent; or no pair or client now */
+	return true;
+}
+
+/*
+ * One chunk as it was read, to be sent by log_frames_flush() once its
+ * records are written: the log first, never delayed by frames (security
+ * 9). `data` stays valid and unchanged until the flush returns true or
+ * log_resume() is called.
+ */
+void
+log_frames_queue(struct logger *l, unsigned stream, const char *data,
+    size_t len)
+{
+	struct log_peer *p = &l->peer;
+
+	if (p->fd < 0 || !p->forwarding)
+		return;
+	p->pend = data;
+	p->pend_len = len;
+	p->pend_stream = stream;
 }

@@ -168,14 +168,21 @@ log_k8s_crosses(const struct log_k8s_limit *lim, size_t size)
 
 /* Saturates: `counted` keeps growing without a limit (spec 9.3). */
 static void
+log_k8s_add(int64_t *counter, size_t size)
+{
+	if (*counter < 0)
+		*counter = 0;
+	if ((uint64_t)(INT64_MAX - *counter) < size)
+		*counter = INT64_MAX;
+	else
+		*counter += (int64_t)size;
+}
+
+static void
 log_k8s_count(struct log_k8s_limit *lim, size_t size)
 {
-	if (lim->counted < 0)
-		lim->counted = 0;
-	if ((uint64_t)(INT64_MAX - lim->counted) < size)
-		lim->counted = INT64_MAX;
-	else
-		lim->counted += (int64_t)size;
+	log_k8s_add(&lim->counted, size);
+	log_k8s_add(&lim->global_counted, size);
 }
 
 /* spec 9.2: "<ts> <stream> <tag> <content>" LF, content byte for byte. */
@@ -213,6 +220,12 @@ log_k8s_format(struct log_k8s_chunk *c, struct log_k8s_limit *lim,
 		len = lf != NULL ? (size_t)(lf - p) : rest;
 		/* spec 9.2 accounting: 43 + 2 + len + 1 */
 		size = LOG_K8S_OVERHEAD + len;
+		/* spec 9.3: past the global limit nothing more is logged */
+		if (lim->global_max > 0 &&
+		    lim->global_counted >= lim->global_max) {
+			c->off = c->len;
+			break;
+		}
 		if (log_k8s_crosses(lim, size))
 			return LOG_K8S_LIMIT;
 		if (*outlen > cap || size > cap - *outlen)

@@ -35,10 +35,12 @@ struct log_k8s_chunk {
 	const char *ts;	 /* LOG_K8S_TS_LEN bytes, shared by the chunk */
 };
 
-/* --log-size-max accounting for the current file (spec 9.3). */
+/* --log-size-max and --log-global-size-max accounting (spec 9.3). */
 struct log_k8s_limit {
 	int64_t max;	 /* <= 0: no limit */
 	int64_t counted; /* bytes in the current file, formatted ones included */
+	int64_t global_max;	/* <= 0: no limit */
+	int64_t global_counted;	/* every byte ever written, never reset */
 };
 
 enum log_k8s_stop {
@@ -54,7 +56,10 @@ enum log_k8s_stop {
  * non-empty rest is a `P` record. Before a record, if lim->max > 0 and
  * lim->counted > 0 and counted + record size > max, stops with
  * LOG_K8S_LIMIT (so a record larger than max is written whole into a fresh
- * file). Every emitted record adds its size to lim->counted. The caller
+ * file). Once global_counted has reached global_max > 0, no record is
+ * formatted any more: the rest of the chunk is skipped (LOG_K8S_DONE), so
+ * the log may pass the global limit by one record (spec 9.3). Every
+ * emitted record adds its size to both counters. The caller
  * guarantees cap >= LOG_K8S_OVERHEAD + c->len.
  */
 enum log_k8s_stop log_k8s_format(struct log_k8s_chunk *c,

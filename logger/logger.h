@@ -4,8 +4,9 @@
  * ends (or the pty master), the k8s-file sink fd it was given and its end
  * of the logger<->broker pair; reads, formats, writes, syncs and sends
  * output frames. Never opens a path, creates a socket, execs or signals,
- * never writes to the pty and never waits for the broker: a new log file
- * is asked of the reaper (CHAN_LOG_REOPEN) and arrives as an fd.
+ * never writes to the pty and never waits for the broker longer than
+ * LOG_PEER_STALL_MS: a new log file is asked of the reaper
+ * (CHAN_LOG_REOPEN) and arrives as an fd.
  */
 #ifndef VIGIL_LOGGER_H
 #define VIGIL_LOGGER_H
@@ -34,6 +35,16 @@ _Static_assert(LOG_OUT_MAX >= LOG_K8S_OVERHEAD + LOG_READ_MAX,
 #define LOG_NOFILE 32
 /* spec 6.3: a hung-up pty is tried again this often, never polled. */
 #define LOG_PTY_RETRY_MS 100
+/*
+ * spec 7.3, security 7 and 9: while clients are attached the logger waits
+ * for room in the broker pair (the broker drains it into per-client queues
+ * and drops per client, so only a broker too slow or stopped fills it),
+ * but at most this long without a frame going out: a stopped or dead
+ * broker costs one such stall, then frames without room are dropped. Long
+ * against a broker's scheduling delay on a loaded node, short against the
+ * container's pipe filling meanwhile.
+ */
+#define LOG_PEER_STALL_MS 500
 
 struct logger;
 
@@ -49,18 +60,27 @@ struct log_source {
 
 /*
  * The logger's end of the logger<->broker pair (architecture.md
- * "Channels"). Non-blocking: a frame that does not fit is dropped and
- * counted, never queued. At most one CHAN_ATT_CLIENTS_ACK waits for room,
- * and while it waits the broker's next message is not read.
+ * "Channels"). Non-blocking: the rest of a chunk whose frame found no room
+ * waits in the read buffer, with the sources not read, for at most
+ * LOG_PEER_STALL_MS without progress; then it is dropped and counted, and
+ * so is every frame without room until one fits again. At most one
+ * CHAN_ATT_CLIENTS_ACK waits for room, and while it waits the broker's
+ * next message is not read.
  */
 struct log_peer {
 	int fd;			/* -1: no broker pair now */
 	uint32_t generation;	/* named back in CHAN_PEER_LOST */
 	struct event *rev;	/* CHAN_ATT_CLIENTS */
-	struct event *wev;	/* only while an ACK waits for room */
+	struct event *wev;	/* while an ACK or frames wait for room */
+	struct event *stall;	/* LOG_PEER_STALL_MS without progress */
 	bool forwarding;	/* send frames: clients, or not known yet */
 	bool ack_pending;
 	uint32_t ack_attached;	/* the pending ACK's value */
+	const char *pend;	/* the chunk's frames not yet sent */
+	size_t pend_len;
+	unsigned pend_stream;
+	bool blocked;		/* the sources wait for `pend` to go out */
+	bool stalled;		/* dropping: no wait until a frame fits */
 	uint64_t dropping;	/* bytes dropped in this episode */
 	uint64_t dropped;	/* bytes dropped in all */
 	/* one frame: stream byte and data (spec 7.3), filled per send */
@@ -77,6 +97,7 @@ struct logger {
 	struct log_peer peer;
 
 	int sink_fd; /* the k8s-file log, -1 with -l none */
+	bool global_started; /* the global counter got its start value */
 	struct log_k8s_limit lim;
 	bool reopen_pending;
 
@@ -85,6 +106,7 @@ struct logger {
 	size_t olen;
 	struct log_k8s_chunk chunk;	/* the chunk being formatted */
 	bool chunk_busy;		/* waiting for a reopen mid-chunk */
+	/* also not read while peer.blocked: the chunk's frames wait */
 	char ts[LOG_K8S_TS_LEN + 1];
 
 	bool draining;
@@ -97,13 +119,15 @@ struct logger {
 void log_source_add(struct logger *, unsigned stream, unsigned flags, int fd);
 void log_sink_set(struct logger *, int fd, int64_t counted);
 void log_drain(struct logger *);
+void log_resume(struct logger *);
 
 /* frames.c */
 void log_peer_init(struct logger *);
 void log_peer_set(struct logger *, uint32_t generation, int fd);
 void log_peer_close(struct logger *);
-void log_frames_send(struct logger *, unsigned stream, const char *,
+void log_frames_queue(struct logger *, unsigned stream, const char *,
     size_t);
+bool log_frames_flush(struct logger *);
 void log_frames_settle(struct logger *);
 
 /* main.c */

@@ -141,6 +141,7 @@ log_main(const struct role_conf *rc)
 	l.src[0].fd = l.src[1].fd = -1;
 	log_peer_init(&l);
 	l.lim.max = rc->log_size_max;
+	l.lim.global_max = rc->log_global_size_max;
 	setup(&l, rc);
 	hello.pid = (int32_t)getpid();
 	log_send(&l, CHAN_HELLO, &hello, sizeof(hello));

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * logger/reader.c: the data path (architecture.md): one large read per
- * wake-up, one timestamp per chunk, the chunk sent on to the broker as it
- * was read, every record of the chunk formatted into one buffer, one write
- * per chunk. Waits for the reaper's fresh fd when --log-size-max asks for
- * a reopen (spec 9.3), reading nothing more meanwhile, so the pipe holds
- * the rest and nothing is lost. Never writes to a source.
+ * wake-up, one timestamp per chunk, every record of the chunk formatted
+ * into one buffer, one write per chunk, then the chunk sent on to the
+ * broker as it was read. Waits for the reaper's fresh fd when
+ * --log-size-max asks for a reopen (spec 9.3), and for room in the broker
+ * pair (frames.c, bounded by LOG_PEER_STALL_MS), reading nothing more
+ * meanwhile, so the pipe holds the rest and nothing is lost. Never writes
+ * to a source.
  */
 #include <errno.h>
 #include <string.h>
@@ -21,6 +23,13 @@
 
 static void source_cb(evutil_socket_t, short, void *);
 static void retry_cb(evutil_socket_t, short, void *);
+
+/* Neither a reopen nor the broker pair holds the current chunk. */
+static bool
+chunk_idle(const struct logger *l)
+{
+	return !l->chunk_busy && !l->peer.blocked;
+}
 
 static const struct timeval pty_retry = {
 	.tv_sec = LOG_PTY_RETRY_MS / 1000,
@@ -132,10 +141,10 @@ source_hangup(struct log_source *s)
 }
 
 /*
- * One read. Returns 1 after a chunk (processed, or waiting for a reopen),
- * 0 when the source has nothing now (EAGAIN), is hung up or is gone.
- * The chunk goes to the broker first, as read: a reopen may hold its
- * records back, never its frames.
+ * One read. Returns 1 after a chunk (processed, or waiting for a reopen
+ * or the broker), 0 when the source has nothing now (EAGAIN), is hung up
+ * or is gone. Its records go to the log first (security 9: frames never
+ * delay the log), then its frames to the broker (spec 7.3).
  */
 static int
 read_chunk(struct logger *l, struct log_source *s)
@@ -157,12 +166,13 @@ read_chunk(struct logger *l, struct log_source *s)
 		return 0;
 	}
 	l->bytes_read += (uint64_t)n;
-	log_frames_send(l, s->stream, l->rbuf, (size_t)n);
+	log_frames_queue(l, s->stream, l->rbuf, (size_t)n);
 	(void)clock_gettime(CLOCK_REALTIME, &now);
 	(void)log_k8s_timestamp(l->ts, &now);
 	l->chunk = (struct log_k8s_chunk){ .data = l->rbuf, .len = (size_t)n,
 		.stream = s->stream, .ts = l->ts };
-	(void)format_chunk(l);
+	if (format_chunk(l) && !log_frames_flush(l))
+		sources_enable(l, false); /* log_resume() follows */
 	return 1;
 }
 
@@ -173,7 +183,7 @@ source_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 	struct log_source *s = arg;
 	struct logger *l = s->owner;
 
-	if (!l->chunk_busy)
+	if (chunk_idle(l))
 		(void)read_chunk(l, s);
 }
 
@@ -185,7 +195,7 @@ retry_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 	struct log_source *s = arg;
 	struct logger *l = s->owner;
 
-	if (l->chunk_busy)
+	if (!chunk_idle(l))
 		return; /* re-armed by sources_enable() */
 	s->hup = false;
 	source_watch(s);
@@ -217,7 +227,7 @@ log_source_add(struct logger *l, unsigned stream, unsigned flags, int fd)
 		fatalx("cannot watch container output");
 	if (s->pty && (s->retry = evtimer_new(l->base, retry_cb, s)) == NULL)
 		fatalx("cannot watch container output");
-	if (!l->chunk_busy)
+	if (chunk_idle(l))
 		source_watch(s);
 }
 
@@ -229,12 +239,23 @@ log_sink_set(struct logger *l, int fd, int64_t counted)
 		(void)close(l->sink_fd); /* the reaper holds the file now */
 	l->sink_fd = fd;
 	l->lim.counted = counted;
+	if (!l->global_started) {
+		/* spec 9.3: the global counter starts at the file's size */
+		l->lim.global_counted = counted;
+		l->global_started = true;
+	}
 	l->write_failing = false;
 	if (!l->reopen_pending)
 		return;
 	l->reopen_pending = false;
-	if (!format_chunk(l))
-		return;
+	if (format_chunk(l) && log_frames_flush(l))
+		log_resume(l);
+}
+
+/* The current chunk is done, records and frames: read, or drain, on. */
+void
+log_resume(struct logger *l)
+{
 	sources_enable(l, true);
 	if (l->draining)
 		log_drain(l);
@@ -244,25 +265,27 @@ log_sink_set(struct logger *l, int fd, int64_t counted)
  * spec 10.2 steps 2-3: read every source until EAGAIN, EOF or a pty's
  * hang-up (a process in the background may hold the pipe open for ever),
  * then fsync unless --no-sync-log, then acknowledge. Resumed after a
- * reopen mid-drain.
+ * reopen or a wait for the broker mid-drain (log_resume()); a stalled
+ * broker delays it by LOG_PEER_STALL_MS at most (security 9).
  */
 void
 log_drain(struct logger *l)
 {
 	struct chan_log_drained d = { 0 };
 
-	if (l->chunk_busy)
-		return; /* continued by log_sink_set() */
+	if (!chunk_idle(l))
+		return; /* continued by log_resume() */
 	for (size_t i = 0; i < 2; i++) {
 		struct log_source *s = &l->src[i];
 		while (s->fd >= 0 && read_chunk(l, s) == 1)
-			if (l->chunk_busy)
+			if (!chunk_idle(l))
 				return;
 	}
 	if (l->sink_fd >= 0 && !l->conf->no_sync_log && fsync(l->sink_fd) < 0)
 		d.sync_errno = errno;
-	/* spec 10.2: the drain's frames went out as read, so they are queued
-	 * for the broker before the reaper hears DRAINED; its drops are said */
+	/* spec 10.2: the drain's frames went out (or were dropped) chunk by
+	 * chunk, so they are queued for the broker before the reaper hears
+	 * DRAINED; its drops are said */
 	log_frames_settle(l);
 	d.bytes_read = l->bytes_read;
 	d.bytes_lost = l->bytes_lost;

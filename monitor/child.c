@@ -422,6 +422,7 @@ child_main(struct mon *m, struct mon_child *c, int chan)
 		.gid = m->child_gid,
 		.short_id = m->short_id,
 		.log_size_max = m->o->log_size_max,
+		.log_global_size_max = m->o->log_global_size_max,
 		.no_sync_log = m->o->no_sync_log,
 		/* a broker respawned after stdin closed never gets it again */
 		.stdin_pipe = m->o->stdin_ && !m->o->terminal &&

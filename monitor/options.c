@@ -180,8 +180,6 @@ static const struct {
 	size_t off;
 } mon_unsupported[] = {
 	{ "--log-path journald", MON_GIVEN_BOOL, MON_OFF(journald) },
-	{ "--log-global-size-max", MON_GIVEN_BOOL,
-	    MON_OFF(log_global_size_max_set) },
 	{ "--log-rotate", MON_GIVEN_BOOL, MON_OFF(log_rotate) },
 	{ "--log-allowlist-dir", MON_GIVEN_STRV, MON_OFF(log_allowlist_dirs) },
 	{ "--sdnotify-socket", MON_GIVEN_STR, MON_OFF(sdnotify_socket) },

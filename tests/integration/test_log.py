@@ -271,3 +271,24 @@ def test_log_passthrough():
         assert os.listdir(c.sock_dir) == [], \
             "passthrough created an attach symlink"
         assert not os.path.exists(c.log_path)
+
+
+def test_row41_log_global_size_max():
+    """--log-global-size-max 120 with 11-byte lines (56-byte records): the
+    log stops after the record that reaches the limit, 168 bytes (spec
+    9.3's observation), while an attach client still gets every line
+    (checklist 41)."""
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  "i=1; while [ $i -le 10 ]; do printf 'l%09d\\n' $i; "
+                  "i=$((i+1)); done"])
+        c.start(extra=["--log-global-size-max", "120"])
+        cl = c.attach()
+        c.runc_start()
+        assert c.wait_exit() == "0", "exit file"
+        cl.read_to_eof()
+        recs = parse_k8s(read_file(c.log_path, "rb"))
+        assert [r[3] for r in recs] == [b"l%09d" % i for i in (1, 2, 3)], \
+            "log records %r, want the first three lines" % recs
+        want = b"".join(b"l%09d\n" % i for i in range(1, 11))
+        assert cl.output(2) == want, "attach output %r" % cl.output(2)

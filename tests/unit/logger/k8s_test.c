@@ -41,7 +41,7 @@ static size_t
 format_all(const char *data, size_t len, unsigned stream)
 {
 	struct log_k8s_chunk c = chunk(data, len, stream);
-	struct log_k8s_limit lim = { 0, 0 };
+	struct log_k8s_limit lim = { .max = 0, .counted = 0 };
 	size_t outlen = 0;
 
 	cr_assert_eq(log_k8s_format(&c, &lim, out, sizeof(out), &outlen),
@@ -163,7 +163,7 @@ Test(k8s, full_resumes_with_identical_output)
 {
 	static char data[4096], joined[OUT_MAX];
 	struct log_k8s_chunk c;
-	struct log_k8s_limit lim = { 0, 0 };
+	struct log_k8s_limit lim = { .max = 0, .counted = 0 };
 	size_t len, whole, outlen, jlen = 0, fulls = 0;
 	size_t cap;
 	enum log_k8s_stop st;
@@ -192,7 +192,7 @@ Test(k8s, full_resumes_with_identical_output)
 Test(k8s, full_stops_before_the_record)
 {
 	struct log_k8s_chunk c = chunk("ab\ncd\n", 6, CHAN_STREAM_STDOUT);
-	struct log_k8s_limit lim = { 0, 0 };
+	struct log_k8s_limit lim = { .max = 0, .counted = 0 };
 	size_t outlen = 0;
 
 	cr_assert_eq(log_k8s_format(&c, &lim, out, LOG_K8S_OVERHEAD + 3,
@@ -255,7 +255,7 @@ sim_chunk(struct sim_log *f, struct log_k8s_limit *lim, const char *data,
 Test(k8s, limit_10_keeps_only_the_last_line)
 {
 	static struct sim_log f;
-	struct log_k8s_limit lim = { 10, 0 };
+	struct log_k8s_limit lim = { .max = 10, .counted = 0 };
 	char line[16];
 	int i;
 
@@ -274,7 +274,7 @@ Test(k8s, limit_10_keeps_only_the_last_line)
 Test(k8s, limit_120_never_more_than_two_records)
 {
 	static struct sim_log f;
-	struct log_k8s_limit lim = { 120, 0 };
+	struct log_k8s_limit lim = { .max = 120, .counted = 0 };
 	int i;
 
 	for (i = 0; i < 30; i++)
@@ -296,7 +296,7 @@ Test(k8s, oversized_record_written_whole_into_fresh_file)
 {
 	static char line[200];
 	struct log_k8s_chunk c;
-	struct log_k8s_limit lim = { 50, 0 };
+	struct log_k8s_limit lim = { .max = 50, .counted = 0 };
 	size_t outlen = 0;
 
 	memset(line, 'z', sizeof(line));
@@ -321,7 +321,7 @@ Test(k8s, limit_stops_after_the_records_that_fit)
 {
 	struct log_k8s_chunk c = chunk("a\nb\nc\n", 6, CHAN_STREAM_STDOUT);
 	/* 3 bytes in the file, room for exactly two 47-byte records */
-	struct log_k8s_limit lim = { 3 + 2 * (LOG_K8S_OVERHEAD + 1), 3 };
+	struct log_k8s_limit lim = { .max = 3 + 2 * (LOG_K8S_OVERHEAD + 1), .counted = 3 };
 	size_t outlen = 0;
 
 	cr_assert_eq(log_k8s_format(&c, &lim, out, sizeof(out), &outlen),
@@ -359,7 +359,7 @@ Test(k8s, no_limit_when_max_not_positive)
 Test(k8s, counted_beyond_max_reopens)
 {
 	struct log_k8s_chunk c = chunk("a\n", 2, CHAN_STREAM_STDOUT);
-	struct log_k8s_limit lim = { 100, 1000 };
+	struct log_k8s_limit lim = { .max = 100, .counted = 1000 };
 	size_t outlen = 0;
 
 	cr_assert_eq(log_k8s_format(&c, &lim, out, sizeof(out), &outlen),
@@ -467,4 +467,23 @@ Test(k8s, timestamp_keeps_four_digit_years)
 	assert_ts(INT64_MIN, 0, "0000-01-01T00:00:00.000000000+00:00");
 	assert_ts(TS_SEC, -1, "2026-11-24T14:44:20.000000000+00:00");
 	assert_ts(TS_SEC, 1000000000, "2026-11-24T14:44:20.999999999+00:00");
+}
+
+/* spec 9.3 observed on 2.1.6: limit 120, 11-byte lines of 56-byte records:
+ * three records (168 bytes) are written, then nothing more. */
+Test(k8s, global_limit_stops_after_the_record_that_reaches_it)
+{
+	struct log_k8s_limit lim = { .global_max = 120 };
+	size_t olen = 0;
+
+	for (int i = 0; i < 10; i++) {
+		struct log_k8s_chunk c = { .data = "0123456789\n", .len = 11,
+			.stream = CHAN_STREAM_STDOUT,
+			.ts = "2026-11-24T14:44:20.685078740+00:00" };
+		cr_assert_eq(log_k8s_format(&c, &lim, out, OUT_MAX, &olen),
+		    LOG_K8S_DONE);
+		cr_assert_eq(c.off, c.len, "the chunk is consumed");
+	}
+	cr_assert_eq(olen, 168, "wrote %zu bytes", olen);
+	cr_assert_eq(lim.global_counted, 168);
 }

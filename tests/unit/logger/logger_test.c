@@ -3,8 +3,9 @@
  * tests/unit/logger/logger_test.c: the logger forked as the reaper forks
  * it (sandbox and seccomp included, so root only), driven over its
  * channel and a broker pair: frames from pipes and a pty, CHAN_ATT_CLIENTS
- * and its ACK, PEER_LOST on a bad message, no wait on a full pair, a pty
- * hang-up without a busy loop (spec 6.3, 7.3, 10.2).
+ * and its ACK, PEER_LOST on a bad message, every byte to a slow broker,
+ * one bounded stall on a full pair, a pty hang-up without a busy loop
+ * (spec 6.3, 7.3, 10.2, security 7, 9).
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -447,15 +448,64 @@ dropped_reported(void)
 	return sum;
 }
 
-/* A broker that never reads: logging goes on, drops are counted. */
-Test(logger, never_waits_for_a_full_pair)
+/* utime + stime of the logger, in clock ticks. */
+static unsigned long long
+cpu_ticks(void)
+{
+	char path[64], buf[1024];
+	unsigned long long ut = 0, st = 0;
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/stat", (int)lpid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	cr_assert_not_null(p);
+	/* after ") ": state, then fields 4..13, then utime and stime */
+	cr_assert_eq(sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
+			 "%llu",
+			 &ut, &st),
+	    2);
+	return ut + st;
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The byte at `off` of a test stream: no period shorter than a frame. */
+static char
+pattern(uint64_t off)
+{
+	return (char)(off * 7 + off / 251);
+}
+
+/*
+ * spec 7.3, issue 4: a broker that reads slowly but steadily (much slower
+ * than the logger) gets every byte, in order: the logger waits for it.
+ */
+Test(logger, slow_broker_gets_every_byte)
 {
 	static char chunk[LOG_READ_MAX];
-	const uint64_t total = 64 * (uint64_t)LOG_READ_MAX;
-	struct pollfd pfd;
+	const uint64_t total = 8 << 20;
+	const struct timespec pause = { .tv_nsec = 2000000L };
+	struct pollfd pfd[2];
 	struct chan_log_drained d;
 	struct chan_msg m;
 	uint64_t sent = 0, got = 0;
+	unsigned frames = 0;
 	ssize_t n;
 	int out;
 
@@ -464,26 +514,176 @@ Test(logger, never_waits_for_a_full_pair)
 	give_peer(1);
 	out = give_pipe(CHAN_STREAM_STDOUT);
 	cr_assert_eq(fcntl(out, F_SETFL, O_NONBLOCK), 0);
+	while (got < total) {
+		pfd[0] = (struct pollfd){ .fd = out,
+			.events = sent < total ? POLLOUT : 0 };
+		pfd[1] = (struct pollfd){ .fd = broker, .events = POLLIN };
+		cr_assert_gt(poll(pfd, 2, WAIT_MS), 0, "stuck at %" PRIu64
+		    " sent, %" PRIu64 " got", sent, got);
+		if (pfd[0].revents & POLLOUT) {
+			size_t len = total - sent < sizeof(chunk) ?
+			    (size_t)(total - sent) : sizeof(chunk);
+			for (size_t i = 0; i < len; i++)
+				chunk[i] = pattern(sent + i);
+			n = write(out, chunk, len);
+			cr_assert(n > 0 || errno == EAGAIN, "write: %s",
+			    strerror(errno));
+			if (n > 0)
+				sent += (uint64_t)n;
+		}
+		if (!(pfd[1].revents & POLLIN))
+			continue;
+		cr_assert(broker_next(&m, 0));
+		cr_assert_eq(m.type, CHAN_OUTPUT);
+		for (size_t i = 1; i < m.len; i++)
+			cr_assert_eq(m.u.raw[i], (unsigned char)pattern(got++),
+			    "byte %" PRIu64 " differs", got - 1);
+		/* about 16 MiB/s: slower than the logger, never 500 ms */
+		if (++frames % 4 == 0)
+			(void)nanosleep(&pause, NULL);
+	}
+	d = drain();
+	cr_expect_eq(d.bytes_read, total);
+	expect_no_frame();
+	cr_expect_eq(dropped_reported(), 0, "diags: %s", diags);
+	(void)close(out);
+}
+
+/*
+ * security 7, 9: a broker that never reads: the log gets everything, the
+ * logger waits for it once, about LOG_PEER_STALL_MS, then drops (counted)
+ * without waiting and without spinning; its ACKs still go out.
+ */
+Test(logger, stalls_once_on_a_full_pair)
+{
+	static char chunk[LOG_READ_MAX];
+	const uint64_t total = 64 * (uint64_t)LOG_READ_MAX;
+	struct chan_log_sink sink = { .sink = CHAN_SINK_K8S };
+	struct chan_att_clients off = { .attached = 0 };
+	char path[] = "/tmp/vigil-logger-XXXXXX", buf[65536];
+	struct pollfd pfd;
+	struct chan_log_drained d;
+	struct chan_msg m;
+	uint64_t sent = 0, got = 0, xs = 0;
+	unsigned long long ticks;
+	double t, wait, longest = 0;
+	unsigned stalls = 0;
+	off_t pos = 0;
+	ssize_t n;
+	int out, fd;
+
+	start();
+	hello();
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	(void)unlink(path);
+	reaper_send(CHAN_LOG_SINK, &sink, sizeof(sink), fd);
+	give_peer(1);
+	out = give_pipe(CHAN_STREAM_STDOUT);
+	cr_assert_eq(fcntl(out, F_SETFL, O_NONBLOCK), 0);
 	memset(chunk, 'x', sizeof(chunk));
+	(void)drain(); /* the sink and pair are the logger's now */
+	ticks = cpu_ticks();
 	pfd = (struct pollfd){ .fd = out, .events = POLLOUT };
 	while (sent < total) {
+		t = now_ms();
 		cr_assert_eq(poll(&pfd, 1, WAIT_MS), 1,
 		    "the logger stopped reading at %" PRIu64, sent);
+		wait = now_ms() - t;
+		if (wait > LOG_PEER_STALL_MS / 2)
+			stalls++;
+		if (wait > longest)
+			longest = wait;
 		n = write(out, chunk, sizeof(chunk));
 		cr_assert(n > 0 || errno == EAGAIN, "write: %s",
 		    strerror(errno));
 		if (n > 0)
 			sent += (uint64_t)n;
 	}
+	t = now_ms();
 	d = drain();
+	wait = now_ms() - t;
+	cr_expect_lt(wait, LOG_PEER_STALL_MS / 2, "the drain waited %.0f ms",
+	    wait);
+	cr_expect_eq(stalls, 1, "%u waits for the broker", stalls);
+	cr_expect_geq(longest, LOG_PEER_STALL_MS * 0.8, "%.0f ms", longest);
+	cr_expect_lt(longest, LOG_PEER_STALL_MS * 2, "%.0f ms", longest);
+	/* a spinning wait would take most of the stall's 50 ticks */
+	cr_expect_leq(cpu_ticks() - ticks, 20, "%llu ticks",
+	    cpu_ticks() - ticks);
 	cr_expect_eq(d.bytes_read, total);
-	while (broker_next(&m, 0)) {
-		cr_assert_eq(m.type, CHAN_OUTPUT);
-		got += m.len - 1;
+	cr_expect_eq(d.bytes_lost, 0);
+	/* every byte is in the log */
+	while ((n = pread(fd, buf, sizeof(buf), pos)) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			xs += buf[i] == 'x';
+		pos += n;
 	}
+	cr_expect_eq(xs, total, "the log has %" PRIu64 " bytes", xs);
+	/* the ACK waits behind the frames, and goes out */
+	cr_assert_eq(chan_send(broker, CHAN_ATT_CLIENTS, &off, sizeof(off),
+			 -1),
+	    0);
+	while (broker_next(&m, WAIT_MS) && m.type == CHAN_OUTPUT)
+		got += m.len - 1;
+	cr_assert_eq(m.type, CHAN_ATT_CLIENTS_ACK, "got %s",
+	    chan_specs[m.type].name);
 	cr_expect_lt(got, total, "the pair cannot hold it all");
 	cr_expect_eq(got + dropped_reported(), total, "diags: %s", diags);
+	(void)close(fd);
 	(void)close(out);
+}
+
+/*
+ * spec 10.2: the drain's frames go to a slow broker before DRAINED, all
+ * of them; the drain waits for it (never past a stall, above).
+ */
+Test(logger, drain_frames_precede_drained)
+{
+	static char big[1 << 20];
+	const struct timespec pause = { .tv_nsec = 1000000L };
+	struct pollfd pfd[2];
+	struct chan_msg m;
+	uint64_t got = 0;
+	bool drained = false;
+	int p[2];
+
+	start();
+	hello();
+	give_peer(1);
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	cr_assert_geq(fcntl(p[1], F_SETPIPE_SZ, (int)sizeof(big)),
+	    (int)sizeof(big));
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = pattern(i);
+	put(p[1], big, sizeof(big));
+	give_source(CHAN_STREAM_STDOUT, 0, p[0]);
+	reaper_send(CHAN_LOG_DRAIN, NULL, 0, -1);
+	while (!drained) {
+		pfd[0] = (struct pollfd){ .fd = broker, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = rchan, .events = POLLIN };
+		cr_assert_gt(poll(pfd, 2, WAIT_MS), 0, "stuck at %" PRIu64,
+		    got);
+		if (pfd[1].revents & POLLIN) {
+			reaper_next(&m);
+			cr_assert_eq(m.type, CHAN_LOG_DRAINED, "got %s",
+			    chan_specs[m.type].name);
+			cr_expect_eq(m.u.log_drained.bytes_read, sizeof(big));
+			drained = true;
+		}
+		/* after DRAINED, what is left must already be queued */
+		while (broker_next(&m, 0)) {
+			cr_assert_eq(m.type, CHAN_OUTPUT);
+			for (size_t i = 1; i < m.len; i++)
+				cr_assert_eq(m.u.raw[i],
+				    (unsigned char)pattern(got++));
+			if (!drained)
+				(void)nanosleep(&pause, NULL);
+		}
+	}
+	cr_expect_eq(got, sizeof(big));
+	cr_expect_eq(dropped_reported(), 0, "diags: %s", diags);
+	(void)close(p[1]);
 }
 
 /* Fills the pair with frames the broker does not read. */
@@ -543,34 +743,6 @@ Test(logger, ack_waits_for_room_in_full_pair)
 	put(out, "z\n", 2);
 	expect_output(CHAN_STREAM_STDOUT, "z\n");
 	(void)close(out);
-}
-
-/* utime + stime of the logger, in clock ticks. */
-static unsigned long long
-cpu_ticks(void)
-{
-	char path[64], buf[1024];
-	unsigned long long ut = 0, st = 0;
-	const char *p;
-	ssize_t n;
-	int fd;
-
-	(void)snprintf(path, sizeof(path), "/proc/%d/stat", (int)lpid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	cr_assert_geq(fd, 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	cr_assert_gt(n, 0);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	cr_assert_not_null(p);
-	/* after ") ": state, then fields 4..13, then utime and stime */
-	cr_assert_eq(sscanf(p + 2,
-			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
-			 "%llu",
-			 &ut, &st),
-	    2);
-	return ut + st;
 }
 
 static int

@@ -751,7 +751,6 @@ static const struct {
 	const char *name;
 } unsupported_rows[] = {
 	{ { NULL }, true, "--log-path journald" },
-	{ { "--log-global-size-max", "-1" }, false, "--log-global-size-max" },
 	{ { "--log-rotate" }, false, "--log-rotate" },
 	{ { "--log-allowlist-dir", "/d" }, false, "--log-allowlist-dir" },
 	{ { "--sdnotify-socket", "/s" }, false, "--sdnotify-socket" },
