@@ -75,9 +75,14 @@ struct chan_trap {
 };
 _Static_assert(sizeof(struct chan_trap) == 8, "chan_trap layout");
 
-/* Sink ids: the logger's k8s-file log (journald comes with its issue). */
+/*
+ * Sink ids: the logger's k8s-file log, and the journal socket the reaper
+ * connected (spec 9.7; `counted` unused, zero). CHAN_LOG_REOPEN of
+ * CHAN_SINK_JOURNALD asks for a fresh connection (security 5).
+ */
 enum chan_sink {
 	CHAN_SINK_K8S = 0,
+	CHAN_SINK_JOURNALD,
 	CHAN_SINK_MAX
 };
 

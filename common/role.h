@@ -9,6 +9,7 @@
 #define VIGIL_ROLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -26,6 +27,15 @@ struct role_conf {
 	bool stdin_pipe;      /* -i without -t: a stdin pipe (spec 6.1, 7.4) */
 	bool terminal;	      /* -t: a pty master will come (spec 6.2) */
 	bool leave_stdin_open; /* --leave-stdin-open (spec 7.4) */
+	/* spec 9.7: the journald sink's fields; pointers into the reaper's
+	 * memory, valid in the forked child. Set only with -l journald. */
+	bool journald;	      /* a journald sink comes: keep the ids */
+	const char *cid;      /* the full cid, longer than 12 bytes */
+	const char *log_tag;  /* --log-tag, or NULL */
+	const char *name;     /* --name, or NULL */
+	char *const *log_labels; /* --log-label LABEL=VALUE, checked */
+	size_t n_log_labels;
+	bool no_partial_flag; /* --no-container-partial-message */
 };
 
 /* logger/: reads container output, writes the log sinks. */

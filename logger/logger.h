@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * logger/logger.h: the logger's state. Owns the container's output read
- * ends (or the pty master), the k8s-file sink fd it was given and its end
- * of the logger<->broker pair; reads, formats, writes, syncs and sends
+ * ends (or the pty master), the k8s-file sink fd and the journal socket
+ * it was given and its end of the logger<->broker pair; reads, formats,
+ * writes, syncs and sends
  * output frames. Never opens a path, creates a socket, execs or signals,
  * never writes to the pty and never waits for the broker longer than
  * LOG_PEER_STALL_MS: a new log file is asked of the reaper
@@ -17,6 +18,7 @@
 
 #include "common/chan_msg.h"
 #include "common/role.h"
+#include "logger/journald.h"
 #include "logger/k8s.h"
 
 struct event;
@@ -87,6 +89,22 @@ struct log_peer {
 	unsigned char frame[CHAN_OUTPUT_MAX];
 };
 
+/*
+ * The journald sink (spec 9.7): the socket the reaper connected, each
+ * stream's buffered fragment and one entry's buffer, all from setup.
+ */
+struct log_jd {
+	int fd;			/* -1: none (yet), or not selected */
+	struct log_jd_meta meta;
+	struct log_jd_line line[2];	/* stdout, stderr */
+	char *out;		/* log_jd_entry_max() bytes; NULL: no journald */
+	size_t out_cap;
+	unsigned stream;	/* of the chunk being split */
+	bool failing;		/* warned once for this episode */
+	uint64_t next_reopen;	/* CLOCK_MONOTONIC ms: no new socket asked
+				   of the reaper before (security 5) */
+};
+
 struct logger {
 	const struct role_conf *conf;
 	struct event_base *base;
@@ -97,6 +115,7 @@ struct logger {
 	struct log_peer peer;
 
 	int sink_fd; /* the k8s-file log, -1 with -l none */
+	struct log_jd jd;
 	bool global_started; /* the global counter got its start value */
 	struct log_k8s_limit lim;
 	bool reopen_pending;
@@ -129,6 +148,12 @@ void log_frames_queue(struct logger *, unsigned stream, const char *,
     size_t);
 bool log_frames_flush(struct logger *);
 void log_frames_settle(struct logger *);
+
+/* journald.c */
+void log_jd_init(struct logger *);
+void log_jd_set(struct logger *, int fd);
+void log_jd_chunk(struct logger *, unsigned stream, const char *, size_t);
+void log_jd_drain(struct logger *);
 
 /* main.c */
 void log_send(struct logger *, unsigned type, const void *, size_t);

@@ -36,9 +36,12 @@ on_msg(struct logger *l, struct chan_msg *msg)
 
 	switch (msg->type) {
 	case CHAN_LOG_SINK:
-		if (msg->u.log_sink.sink != CHAN_SINK_K8S)
+		if (msg->u.log_sink.sink == CHAN_SINK_JOURNALD)
+			log_jd_set(l, msg->fd);
+		else if (msg->u.log_sink.sink == CHAN_SINK_K8S)
+			log_sink_set(l, msg->fd, msg->u.log_sink.counted);
+		else
 			fatalx("bad sink id %u", msg->u.log_sink.sink);
-		log_sink_set(l, msg->fd, msg->u.log_sink.counted);
 		break;
 	case CHAN_LOG_SOURCE:
 		log_source_add(l, msg->u.log_source.stream,
@@ -92,6 +95,10 @@ setup(struct logger *l, const struct role_conf *rc)
 		.reaper = rc->reaper,
 		.uid = rc->uid,
 		.gid = rc->gid,
+		/* architecture.md "Sandbox" step 3: journald and podman know
+		 * entries by _UID, so a journald logger keeps the reaper's
+		 * ids; its capabilities go all the same */
+		.keep_ids = rc->journald,
 		.nofile = LOG_NOFILE,
 	};
 	struct event_config *cfg;
@@ -108,6 +115,7 @@ setup(struct logger *l, const struct role_conf *rc)
 	diag_to_chan(l->chan);
 	l->rbuf = malloc(LOG_READ_MAX);
 	l->obuf = malloc(LOG_OUT_MAX);
+	log_jd_init(l);
 	cfg = event_config_new();
 	if (l->rbuf == NULL || l->obuf == NULL || cfg == NULL ||
 	    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK) < 0)

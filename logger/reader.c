@@ -167,6 +167,8 @@ read_chunk(struct logger *l, struct log_source *s)
 	}
 	l->bytes_read += (uint64_t)n;
 	log_frames_queue(l, s->stream, l->rbuf, (size_t)n);
+	/* spec 9.7: whole entries now; never waits (security 5) */
+	log_jd_chunk(l, s->stream, l->rbuf, (size_t)n);
 	(void)clock_gettime(CLOCK_REALTIME, &now);
 	(void)log_k8s_timestamp(l->ts, &now);
 	l->chunk = (struct log_k8s_chunk){ .data = l->rbuf, .len = (size_t)n,
@@ -281,6 +283,7 @@ log_drain(struct logger *l)
 			if (!chunk_idle(l))
 				return;
 	}
+	log_jd_drain(l);
 	if (l->sink_fd >= 0 && !l->conf->no_sync_log && fsync(l->sink_fd) < 0)
 		d.sync_errno = errno;
 	/* spec 10.2: the drain's frames went out (or were dropped) chunk by

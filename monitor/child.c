@@ -64,6 +64,52 @@ send_sink(struct mon *m)
 		    m->log_fd); /* failure killed the child */
 }
 
+/*
+ * spec 9.7: a fresh connection to the journal. A failure is a warning
+ * once per episode; the logger goes on counting lost entries and asks
+ * again at most every LOG_JD_RECONNECT_MS (security 5). True when new.
+ */
+static bool
+jd_connect(struct mon *m)
+{
+	int fd = mon_journal_connect();
+
+	if (fd < 0) {
+		if (!m->jd_failing)
+			diag_warn("Failed to connect to the journal; "
+			    "journal entries are lost until it answers:");
+		m->jd_failing = true;
+		return false;
+	}
+	if (m->jd_fd >= 0)
+		(void)close(m->jd_fd); /* its peer is gone: nothing to flush */
+	m->jd_fd = fd;
+	m->jd_failing = false;
+	return true;
+}
+
+/*
+ * spec 9.7, architecture.md: the reaper connects the journal socket (the
+ * logger never creates one), once, before the first logger reads, and
+ * keeps it for a respawned logger.
+ */
+static void
+send_jd_sink(struct mon *m)
+{
+	struct chan_log_sink s = { .sink = CHAN_SINK_JOURNALD };
+
+	if (!m->o->journald)
+		return;
+	if (!m->jd_tried) {
+		m->jd_tried = true;
+		m->jd_fd = -1;
+		(void)jd_connect(m); /* failure said; the logger asks again */
+	}
+	if (m->jd_fd >= 0)
+		(void)send_to(&m->logger, CHAN_LOG_SINK, &s, sizeof(s),
+		    m->jd_fd); /* failure killed the child */
+}
+
 static int
 send_source(struct mon *m, unsigned stream, unsigned flags, int fd)
 {
@@ -156,6 +202,7 @@ static void
 welcome_logger(struct mon *m)
 {
 	send_sink(m);
+	send_jd_sink(m);
 	mon_logger_sources(m);
 	if (m->phase == MON_PH_DRAINING)
 		mon_logger_drain(m);
@@ -246,16 +293,24 @@ on_trap(struct mon *m VIGIL_UNUSED, struct mon_child *c,
 	return 0;
 }
 
-/* spec 8.4, 9.3, 9.5: the reaper opens; the logger only gets the fd. */
+/* spec 8.4, 9.3-9.5: the reaper opens; the logger only gets the fd. */
 static int
-on_reopen(struct mon *m, struct mon_child *c VIGIL_UNUSED,
+on_reopen(struct mon *m, struct mon_child *c,
     const struct chan_msg *msg)
 {
+	if (msg->u.log_reopen.sink == CHAN_SINK_JOURNALD) {
+		/* security 5: only the logger, only with -l journald */
+		if (c != &m->logger || !m->o->journald || !m->jd_tried)
+			return -1;
+		if (jd_connect(m))
+			send_jd_sink(m);
+		return 0;
+	}
 	if (msg->u.log_reopen.sink != CHAN_SINK_K8S)
 		return -1;
 	if (m->log_fd < 0)
 		return 0; /* spec 8.4: with no k8s-file driver it does nothing */
-	if (mon_log_reopen(m) < 0) {
+	if ((m->o->log_rotate ? mon_log_rotate(m) : mon_log_reopen(m)) < 0) {
 		/* keep the old file; retry after another limit's worth */
 		diag_warn("Failed to reopen log file %s:", m->o->k8s_path);
 		m->log_counted = 0;
@@ -429,6 +484,13 @@ child_main(struct mon *m, struct mon_child *c, int chan)
 		    !m->stdin_closed,
 		.terminal = m->o->terminal,
 		.leave_stdin_open = m->o->leave_stdin_open,
+		.journald = m->o->journald,
+		.cid = m->o->cid,
+		.log_tag = m->o->log_tag,
+		.name = m->o->name,
+		.log_labels = m->o->log_labels.v,
+		.n_log_labels = m->o->log_labels.n,
+		.no_partial_flag = m->o->no_container_partial_message,
 	};
 
 	if (c == &m->logger)

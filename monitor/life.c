@@ -332,6 +332,7 @@ runtime_done(struct mon *m)
 	/* spec 5.3: a legacy exec reports only its exit code */
 	if (!m->o->exec || m->o->api_version)
 		mon_sync_report(m, pid, NULL, 0);
+	mon_oom_watch(m); /* spec 12: once the pid is known */
 	mon_logger_sources(m);
 	for (size_t i = 0; i < m->n_early; i++) {
 		if (m->early[i].pid == pid) {
@@ -561,6 +562,7 @@ mon_daemon(struct mon *m)
 	if (m->phase != MON_PH_DONE && event_base_dispatch(m->base) < 0)
 		diag_warnx("the event loop failed");
 	m->phase = MON_PH_DONE;
+	mon_oom_final(m); /* spec 10.2 step 1, before the exit files */
 	mon_child_stop(m, &m->logger);
 	mon_child_stop(m, &m->broker);
 	close_inherited(m);

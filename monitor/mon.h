@@ -32,6 +32,9 @@ struct event_base;
 /* Respawn backoff of a dead child, doubling up to the cap (security 37). */
 #define MON_RESPAWN_MIN_MS 10
 #define MON_RESPAWN_MAX_MS 1000
+/* spec 12: memory.events is a few short lines; /proc/<pid>/cgroup. */
+#define MON_OOM_EVENTS_MAX 4096
+#define MON_OOM_CGROUP_MAX 8192
 
 enum mon_phase {
 	MON_PH_LOGGER,	 /* waiting for the first logger's HELLO */
@@ -58,6 +61,13 @@ struct mon_child {
 struct mon_reaped {
 	pid_t pid;
 	int status;
+};
+
+/* spec 12: what memory.events said about the two OOM counters. */
+struct mon_oom_events {
+	int64_t oom, oom_kill;
+	bool has_oom, has_kill; /* the line was there and parsed */
+	unsigned invalid;	/* `oom`/`oom_kill` lines with no number */
 };
 
 struct mon {
@@ -88,6 +98,11 @@ struct mon {
 	int log_fd;
 	int64_t log_counted; /* size at open: counts against --log-size-max */
 
+	/* The journal socket for the logger (spec 9.7, journal.c). */
+	bool jd_tried;	     /* connect attempted; jd_fd valid from here */
+	int jd_fd;	     /* -1: not connected */
+	bool jd_failing;     /* a reconnect failed: warned once */
+
 	/* Container stdio (spec 6.1): the reaper keeps the read ends. */
 	int devnull;
 	int out_r, out_w, err_r, err_w;
@@ -105,6 +120,14 @@ struct mon {
 	int ctr_value; /* exit value as written to the exit files */
 	struct mon_reaped early[MON_EARLY_MAX];
 	size_t n_early;
+
+	/* OOM detection (spec 12, oom.c); oom_ev NULL when not watching. */
+	int oom_version;      /* 1 or 2 while watching */
+	int oom_fd;	      /* v2 inotify, v1 eventfd */
+	int oom_ctl_fd;	      /* v1 memory.oom_control, kept open */
+	char *oom_dir;	      /* the container's memory cgroup */
+	struct event *oom_ev;
+	int64_t oom_last, oom_kill_last; /* counters already reported */
 
 	bool timed_out;
 	struct event *timeout_ev;
@@ -145,6 +168,7 @@ void mon_detach(struct mon *);
 /* paths.c: every open, create and rename, under policy (spec 9.5, 10.3). */
 int mon_log_open(struct mon *) VIGIL_MUST_CHECK;
 int mon_log_reopen(struct mon *) VIGIL_MUST_CHECK;
+int mon_log_rotate(struct mon *) VIGIL_MUST_CHECK;
 int mon_write_atomic(int dirfd, const char *name, const char *data,
     size_t len, mode_t mode, bool durable) VIGIL_MUST_CHECK;
 int mon_write_atomic_path(const char *path, const char *data, size_t len,
@@ -153,6 +177,9 @@ int mon_pidfile_parse(const char *, size_t, pid_t *) VIGIL_MUST_CHECK;
 int mon_pidfile_read(const char *path, pid_t *pid, char *why, size_t whylen)
     VIGIL_MUST_CHECK;
 void mon_exit_files(struct mon *);
+
+/* journal.c: the journal socket for the logger (spec 9.7). */
+int mon_journal_connect(void) VIGIL_MUST_CHECK;
 
 /* sync.c: records to the manager (spec 5.3). */
 void mon_sync_report(struct mon *, int64_t value, const char *msg,
@@ -185,6 +212,16 @@ void mon_broker_close(struct mon *);
 void mon_signals_early(void);
 int mon_signals_init(struct mon *) VIGIL_MUST_CHECK;
 int mon_signals_forwarding(struct mon *) VIGIL_MUST_CHECK;
+
+/* oom.c: OOM detection and the oom files (spec 10.4, 12). */
+int mon_oom_cgroup_dir(const char *text, size_t len, int version,
+    const char *root, char *out, size_t outlen) VIGIL_MUST_CHECK;
+void mon_oom_parse_events(const char *, size_t, struct mon_oom_events *);
+bool mon_oom_is_new(const struct mon_oom_events *, int64_t last_oom,
+    int64_t last_kill);
+int mon_oom_file_create(int dirfd) VIGIL_MUST_CHECK;
+void mon_oom_watch(struct mon *);
+void mon_oom_final(struct mon *);
 
 /* life.c: the lifecycle (spec 3.1 steps 10-16, 10). */
 VIGIL_NORETURN void mon_daemon(struct mon *);

@@ -179,9 +179,6 @@ static const struct {
 	enum mon_given kind;
 	size_t off;
 } mon_unsupported[] = {
-	{ "--log-path journald", MON_GIVEN_BOOL, MON_OFF(journald) },
-	{ "--log-rotate", MON_GIVEN_BOOL, MON_OFF(log_rotate) },
-	{ "--log-allowlist-dir", MON_GIVEN_STRV, MON_OFF(log_allowlist_dirs) },
 	{ "--sdnotify-socket", MON_GIVEN_STR, MON_OFF(sdnotify_socket) },
 };
 

@@ -750,9 +750,6 @@ static const struct {
 	bool journald;
 	const char *name;
 } unsupported_rows[] = {
-	{ { NULL }, true, "--log-path journald" },
-	{ { "--log-rotate" }, false, "--log-rotate" },
-	{ { "--log-allowlist-dir", "/d" }, false, "--log-allowlist-dir" },
 	{ { "--sdnotify-socket", "/s" }, false, "--sdnotify-socket" },
 };
 
@@ -805,13 +802,14 @@ Test(mon_options, socket_dir_default_is_supported)
 	    msg);
 }
 
-Test(mon_options, journald_unsupported_after_checks)
+/* spec 9.7: journald is supported (issue 6). */
+Test(mon_options, journald_supported)
 {
 	cr_assert_eq(check_all((char *[]){ BASE, "-l", "journald:", NULL }), 0,
 	    "%s", msg);
-	cr_assert_eq(mon_opts_check_supported(&o, msg, sizeof(msg)), -1);
-	cr_assert_str_eq(msg,
-	    ERR "option --log-path journald is not supported yet");
+	cr_assert(o.journald);
+	cr_assert_eq(mon_opts_check_supported(&o, msg, sizeof(msg)), 0, "%s",
+	    msg);
 }
 
 /* Spec 14.3: accepted by the parser, refused after the table. */
@@ -834,10 +832,11 @@ Test(mon_options, seccomp_notify_refused)
 
 Test(mon_options, seccomp_notify_after_table)
 {
-	cr_assert_eq(PARSE("--seccomp-notify-socket", "/s", "--log-rotate"),
-	    0);
+	cr_assert_eq(PARSE("--seccomp-notify-socket", "/s",
+	    "--sdnotify-socket", "/n"), 0);
 	cr_assert_eq(mon_opts_check_supported(&o, msg, sizeof(msg)), -1);
-	cr_assert_str_eq(msg, ERR "option --log-rotate is not supported yet");
+	cr_assert_str_eq(msg,
+	    ERR "option --sdnotify-socket is not supported yet");
 }
 
 /* Spec 1.4 and 17 row 1: exactly two lines. */

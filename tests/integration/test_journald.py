@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: Apache-2.0
+"""journald log driver (spec 9.7, 1.5 rows 21-22, 17 rows 44-47): entries
+read back with `journalctl CONTAINER_ID_FULL=<cid> -o export`.
+
+A journald is needed: the machine's, or, when /run/systemd/journal/socket
+is missing or stale (CI), a standalone /lib/systemd/systemd-journald started by the
+test as root and stopped when the test's case is cleaned up (so nothing is
+left running that the machine did not have)."""
+
+import os
+import socket
+import struct
+import subprocess
+
+from harness import (Case, Skip, is_reference, ref_differs, run_conmon,
+                     wait_for)
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+JOURNALD = "/lib/systemd/systemd-journald"
+LINE_MAX = 8192
+
+
+def journal_answers():
+    """The socket exists and a journald holds it (a stopped standalone
+    journald leaves a stale socket behind: connect says ECONNREFUSED)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        s.connect(JOURNAL_SOCKET)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def ensure_journald(c):
+    """A journald to log to; one started here is stopped with the case."""
+    if journal_answers():
+        return
+    if os.geteuid() != 0 or not os.access(JOURNALD, os.X_OK):
+        raise Skip("no journald (%s missing; %s needs root)"
+                   % (JOURNAL_SOCKET, JOURNALD))
+    p = subprocess.Popen([JOURNALD], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    c.extra_pids.append(p.pid)
+    wait_for(lambda: journal_answers() or p.poll() is not None,
+             what="a standalone journald to create its socket")
+    if p.poll() is not None:
+        raise Skip("a standalone %s exited with %d" % (JOURNALD,
+                                                      p.returncode))
+
+
+def parse_export(data):
+    """journalctl -o export: entries separated by an empty line; a field
+    is NAME=value LF, or NAME LF + 64-bit LE length + value + LF."""
+    entries, cur, i = [], {}, 0
+    while i < len(data):
+        if data[i:i + 1] == b"\n":
+            if cur:
+                entries.append(cur)
+            cur = {}
+            i += 1
+            continue
+        nl = data.index(b"\n", i)
+        line = data[i:nl]
+        if b"=" in line:
+            k, v = line.split(b"=", 1)
+            i = nl + 1
+        else:
+            k = line
+            (n,) = struct.unpack("<Q", data[nl + 1:nl + 9])
+            v = data[nl + 9:nl + 9 + n]
+            i = nl + 9 + n + 1
+        cur[k.decode()] = v
+    if cur:
+        entries.append(cur)
+    return entries
+
+
+def entries(cid):
+    p = subprocess.run(["journalctl", "--no-pager", "-o", "export",
+                        "CONTAINER_ID_FULL=" + cid], capture_output=True,
+                       timeout=30)
+    return parse_export(p.stdout)
+
+
+def wait_entries(cid, pred, what):
+    got = []
+
+    def ok():
+        got[:] = entries(cid)
+        return pred(got)
+    wait_for(ok, what=what)
+    return got
+
+
+def run_jd(c, args, extra=()):
+    ensure_journald(c)
+    c.bundle(args)
+    c.start(log=["journald:"], extra=list(extra))
+    c.runc_start()
+    assert c.wait_exit() == "0"
+
+
+def test_journald_fields_priority_uid():
+    """Spec 17 rows 44, 46: MESSAGE with its LF, PRIORITY 6/3, `<3>x`
+    kept with PRIORITY 6, CONTAINER_ID (12), tag, name, identifier = tag,
+    the partial end at exit, _UID of the reaper."""
+    with Case() as c:
+        run_jd(c, ["/bin/sh", "-c", "echo hello-jd; echo err-jd >&2; "
+                   "echo '<3>x'; printf partial-jd"],
+               ["--log-tag", "tg", "--name", "nm"])
+        got = wait_entries(c.cid, lambda e: len(e) >= 4, "4 entries")
+        by = {e["MESSAGE"]: e for e in got}
+        assert set(by) == {b"hello-jd\n", b"err-jd\n", b"<3>x\n",
+                           b"partial-jd"}, "messages %r" % list(by)
+        for msg, prio in ((b"hello-jd\n", b"6"), (b"err-jd\n", b"3"),
+                          (b"<3>x\n", b"6"), (b"partial-jd", b"6")):
+            e = by[msg]
+            assert e["PRIORITY"] == prio, "%r: PRIORITY %r" % (
+                msg, e["PRIORITY"])
+            assert e["CONTAINER_ID_FULL"] == c.cid.encode()
+            assert e["CONTAINER_ID"] == c.cid[:12].encode()
+            assert e["CONTAINER_TAG"] == b"tg"
+            assert e["CONTAINER_NAME"] == b"nm"
+            assert e["SYSLOG_IDENTIFIER"] == b"tg"
+            # architecture.md: the logger keeps the reaper's uid
+            assert e["_UID"] == str(os.getuid()).encode(), \
+                "_UID %r, want the reaper's %d" % (e["_UID"], os.getuid())
+            partial = e.get("CONTAINER_PARTIAL_MESSAGE")
+            assert partial == (b"true" if msg == b"partial-jd" else None), \
+                "%r: CONTAINER_PARTIAL_MESSAGE %r" % (msg, partial)
+
+
+def test_journald_identifier_precedence():
+    """SYSLOG_IDENTIFIER: the name without a tag, else the short id; no
+    CONTAINER_TAG/CONTAINER_NAME when not given (spec 9.7)."""
+    for extra, ident in ((["--name", "only-name"], b"only-name"),
+                         ([], None)):
+        with Case() as c:
+            run_jd(c, ["/bin/sh", "-c", "echo x"], extra)
+            (e,) = wait_entries(c.cid, lambda e: len(e) >= 1, "1 entry")
+            assert e["SYSLOG_IDENTIFIER"] == (ident or c.cid[:12].encode())
+            assert "CONTAINER_TAG" not in e
+            assert ("CONTAINER_NAME" in e) == bool(extra)
+
+
+def _long_line(extra):
+    n = 65535
+    with Case() as c:
+        run_jd(c, ["/bin/sh", "-c", "head -c %d /dev/zero | tr '\\0' '#'"
+                   % n], extra)
+        got = wait_entries(c.cid, lambda e: sum(len(x["MESSAGE"])
+                                                for x in e) >= n,
+                           "%d bytes of entries" % n)
+        joined = b"".join(e["MESSAGE"] for e in got)
+        assert joined == b"#" * n, "entries rejoin to %d bytes" % len(joined)
+        return got
+
+
+def test_journald_partial_65535():
+    """Spec 17 row 45, security 1: a 65535-byte line without LF comes as
+    partial entries (vigil: each at most 8192 bytes)."""
+    got = _long_line([])
+    assert len(got) > 1
+    for e in got:
+        assert e.get("CONTAINER_PARTIAL_MESSAGE") == b"true"
+        if not is_reference():
+            assert len(e["MESSAGE"]) <= LINE_MAX, len(e["MESSAGE"])
+
+
+@ref_differs("2.1.6 has no --no-container-partial-message (spec 16)")
+def test_journald_no_partial_flag():
+    """--no-container-partial-message: no entry has the flag."""
+    got = _long_line(["--no-container-partial-message"])
+    assert all("CONTAINER_PARTIAL_MESSAGE" not in e for e in got)
+
+
+@ref_differs("--log-label is 2.2.0+ (spec 16)")
+def test_journald_labels():
+    """Each --log-label is a field, verbatim (spec 9.7)."""
+    with Case() as c:
+        run_jd(c, ["/bin/sh", "-c", "echo lab"],
+               ["--log-label", "ABC=1", "--log-label", "X_Y=a b"])
+        (e,) = wait_entries(c.cid, lambda e: len(e) >= 1, "1 entry")
+        assert e["ABC"] == b"1" and e["X_Y"] == b"a b", e
+
+
+def test_journald_short_id():
+    """Spec 1.5 row 21, 17 row 47: a 12-byte cid is refused."""
+    p = run_conmon(["-c", "abcdefghijkl", "-u", "x", "-r", "/bin/true",
+                    "-l", "journald:"])
+    assert p.returncode == 1, p.returncode
+    assert "Container ID must be longer than 12 characters" in p.stderr, \
+        p.stderr
