@@ -173,6 +173,12 @@ struct att_broker {
 	bool resize_pending;
 	struct winsize resize;
 
+	/* The container's sd-notify socket (spec 13, notify.c). */
+	int notify_fd;
+	struct event *notify_ev;
+	char *notify_buf;	/* NOTIFY_MSG_MAX bytes */
+	struct att_rate notify_bad;
+
 	/* Shutdown (spec 10.2). */
 	bool closing;
 	bool closed_sent;
@@ -211,6 +217,9 @@ void att_input_run(struct att_broker *);
 void att_input_forget(struct att_client *);
 void att_input_discard(struct att_client *);
 void att_stdin_set(struct att_broker *, int fd);
+
+/* notify.c */
+int att_notify_set(struct att_broker *, int fd);
 
 /* fifo.c */
 int att_fifo_init(struct att_broker *);

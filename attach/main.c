@@ -230,6 +230,8 @@ att_on_fd(struct att_broker *b, struct chan_msg *msg)
 			return -1;
 		att_fifo_set(&b->winsz, msg->fd);
 		return 0;
+	case CHAN_ATT_FD_NOTIFY:
+		return att_notify_set(b, msg->fd);
 	default:
 		return -1;
 	}
@@ -362,7 +364,7 @@ att_main(const struct role_conf *rc)
 	};
 
 	b.conf = rc;
-	b.listen_fd = b.peer_fd = b.stdin_fd = b.pty_fd = -1;
+	b.listen_fd = b.peer_fd = b.stdin_fd = b.pty_fd = b.notify_fd = -1;
 	b.peer_sent = -1;
 	TAILQ_INIT(&b.clients);
 	TAILQ_INIT(&b.inq);

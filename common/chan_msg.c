@@ -10,6 +10,7 @@
 
 #include "common/diag.h"
 #include "common/chan_msg.h"
+#include "common/notify.h"
 
 /* style.md "Channel messages, declared once"; security 30-32 */
 /* clang-format off */
@@ -49,11 +50,16 @@ const struct chan_spec chan_specs[CHAN_TYPE_MAX] = {
 	    CHAN_RANGE(0, 0) },
 	[CHAN_ATT_CLOSED]  = { "ATT_CLOSED",	CHAN_BROKER,	0,
 	    CHAN_SIZE(struct chan_att_closed) },
+	[CHAN_NOTIFY]	   = { "NOTIFY",	CHAN_BROKER,	0,
+	    CHAN_RANGE(1, CHAN_NOTIFY_MAX) },
 };
 /* clang-format on */
 
 /* The decoder copies a payload into chan_msg.u.raw: no bound may exceed it. */
 _Static_assert(CHAN_DIAG_MAX <= CHAN_PAYLOAD_MAX, "DIAG bound");
+_Static_assert(CHAN_OUTPUT_MAX <= CHAN_PAYLOAD_MAX, "OUTPUT bound");
+_Static_assert(CHAN_NOTIFY_MAX <= CHAN_PAYLOAD_MAX, "NOTIFY bound");
+_Static_assert(CHAN_NOTIFY_MAX == NOTIFY_MSG_MAX, "spec 13 bound");
 
 const struct chan_spec *
 chan_spec_of(unsigned type)
@@ -191,8 +197,17 @@ chan_check_log_drained(const void *p)
 	return NULL;
 }
 
+/* security 6: the reaper relays only spec 13's lines, however sent. */
 static const char *
-chan_check_fields(unsigned type, const void *payload)
+chan_check_notify(const void *p, size_t len)
+{
+	if (!notify_msg_ok(p, len))
+		return "notify line not on the list";
+	return NULL;
+}
+
+static const char *
+chan_check_fields(unsigned type, const void *payload, size_t len)
 {
 	switch (type) {
 	case CHAN_HELLO:
@@ -220,6 +235,8 @@ chan_check_fields(unsigned type, const void *payload)
 	case CHAN_ATT_CLOSED:
 		return chan_check_pad(payload,
 		    offsetof(struct chan_att_closed, pad));
+	case CHAN_NOTIFY:
+		return chan_check_notify(payload, len);
 	default:
 		/* TRAP: any number is worth reporting; LOG_DRAIN: no payload */
 		return NULL;
@@ -239,7 +256,7 @@ chan_msg_check(unsigned type, const void *payload, size_t len, const char **why)
 	else if (len > 0 && payload == NULL)
 		bad = "no payload";
 	else
-		bad = chan_check_fields(type, payload);
+		bad = chan_check_fields(type, payload, len);
 	if (bad == NULL)
 		return 0;
 	if (why != NULL)

@@ -14,7 +14,7 @@
 #include "common/compiler.h"
 
 /* Bumped whenever a type or payload changes; sent in HELLO. */
-#define CHAN_VERSION 1
+#define CHAN_VERSION 2
 
 /* Roles, as bits: a type's `from` is the set of roles that may send it. */
 enum chan_role {
@@ -43,6 +43,7 @@ enum chan_type {
 	CHAN_ATT_STDIN_CLOSED,	/* broker -> reaper: stdin closed (spec 7.4) */
 	CHAN_ATT_CLOSE,	  /* reaper -> broker: deliver, close clients */
 	CHAN_ATT_CLOSED,  /* broker -> reaper: clients closed, saw EOF */
+	CHAN_NOTIFY,	  /* broker -> reaper: kept sd-notify lines (13) */
 	CHAN_TYPE_MAX
 };
 
@@ -54,9 +55,11 @@ struct chan_hdr {
 };
 _Static_assert(sizeof(struct chan_hdr) == 8, "chan_hdr layout");
 
-/* Largest payload of any type (CHAN_DIAG's text bounds it today). */
+/* Largest payload of any type (CHAN_NOTIFY's lines bound it today). */
 #define CHAN_DIAG_MAX 1025 /* level byte + DIAG_TEXT_MAX */
-#define CHAN_PAYLOAD_MAX 8448
+/* spec 13: the kept lines of one datagram of at most 32768 bytes */
+#define CHAN_NOTIFY_MAX 32768
+#define CHAN_PAYLOAD_MAX 32768
 #define CHAN_MSG_MAX (sizeof(struct chan_hdr) + CHAN_PAYLOAD_MAX)
 
 struct chan_hello {
@@ -149,6 +152,7 @@ enum chan_att_fd_kind {
 	CHAN_ATT_FD_PTY,	  /* pty master: stdin and TIOCSWINSZ */
 	CHAN_ATT_FD_CTL,	  /* read end of <bundle>/ctl */
 	CHAN_ATT_FD_WINSZ,	  /* read end of <bundle>/winsz */
+	CHAN_ATT_FD_NOTIFY,	  /* bound <bundle>/notify/notify.sock (13) */
 	CHAN_ATT_FD_KIND_MAX
 };
 
@@ -157,6 +161,12 @@ struct chan_att_fd {
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct chan_att_fd) == 8, "chan_att_fd layout");
+
+/*
+ * CHAN_NOTIFY payload: 1..CHAN_NOTIFY_MAX bytes, spec 13's kept lines
+ * joined by LF, no empty line, no trailing LF; chan_msg_check() checks
+ * every line against the fixed list (common/notify.h, security 6).
+ */
 
 struct chan_att_closed {
 	uint64_t dropped; /* output bytes dropped for slow clients, in all */

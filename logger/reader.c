@@ -9,6 +9,8 @@
  * meanwhile, so the pipe holds the rest and nothing is lost. Never writes
  * to a source.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -62,14 +64,46 @@ sources_enable(struct logger *l, bool on)
 	}
 }
 
+/*
+ * security 26: a write that stored part of the buffer before failing
+ * (ENOSPC, EDQUOT, EIO) leaves the head of a record in the file; cut the
+ * file back to the last whole record, so no torn record is ever followed
+ * by the next one. Returns the bytes that stay in the file.
+ */
+static size_t
+untear(struct logger *l, size_t done)
+{
+	const char *lf = memrchr(l->obuf, '\n', done);
+	size_t keep = lf != NULL ? (size_t)(lf - l->obuf) + 1 : 0;
+	struct stat st;
+
+	if (keep == done)
+		return done;
+	if (fstat(l->sink_fd, &st) < 0 || st.st_size < (off_t)(done - keep) ||
+	    ftruncate(l->sink_fd, st.st_size - (off_t)(done - keep)) < 0) {
+		diag_warn("Failed to remove a partial record from the log:");
+		return done;
+	}
+	return keep;
+}
+
 /* spec 9.6: write errors are warnings; the loss is counted, once said. */
 static void
 flush(struct logger *l)
 {
-	if (l->olen == 0)
-		return;
-	if (io_write_all(l->sink_fd, l->obuf, l->olen) < 0) {
-		l->bytes_lost += l->olen;
+	size_t done = 0;
+
+	while (done < l->olen) {
+		ssize_t n = write(l->sink_fd, l->obuf + done, l->olen - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	if (done < l->olen) {
+		done = untear(l, done);
+		l->bytes_lost += l->olen - done;
 		if (!l->write_failing)
 			diag_warn("Failed to write to the log file;"
 			    " output is being lost:");

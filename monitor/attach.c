@@ -180,6 +180,8 @@ fifos(struct mon *m)
 int
 mon_attach_create(struct mon *m)
 {
+	/* spec 13: no relay unless set up below (the broker reads it) */
+	m->notify_fd = m->notify_host = -1;
 	if (m->o->passthrough || m->o->bundle_path == NULL)
 		return 0;
 	m->bundle_dirfd = open(m->o->bundle_path,
@@ -197,7 +199,9 @@ mon_attach_create(struct mon *m)
 	make_symlink(m);
 	if (m->phase == MON_PH_DONE)
 		return -1;
-	return fifos(m);
+	if (fifos(m) < 0)
+		return -1;
+	return mon_notify_create(m); /* spec 3.1 step 8, 13 */
 }
 
 /* spec 7.6, 10.2 step 9, 10.7: the socket file, then the symlink. */

@@ -217,6 +217,8 @@ welcome_broker(struct mon *m)
 	if (!m->stdin_closed)
 		send_att_fd(m, CHAN_ATT_FD_STDIN, m->in_w);
 	send_att_fd(m, CHAN_ATT_FD_PTY, m->pty);
+	/* spec 13: a respawned broker gets the same socket again */
+	send_att_fd(m, CHAN_ATT_FD_NOTIFY, m->notify_fd);
 	if (m->att_close_sent)
 		(void)send_to(&m->broker, CHAN_ATT_CLOSE, NULL, 0, -1);
 }
@@ -374,6 +376,21 @@ on_att_closed(struct mon *m, struct mon_child *c VIGIL_UNUSED,
 	return 0;
 }
 
+/*
+ * spec 13, security 6: chan_msg_check() has checked every line against
+ * the fixed list already; lines from a broker the reaper never gave the
+ * socket are a protocol violation.
+ */
+static int
+on_notify(struct mon *m, struct mon_child *c VIGIL_UNUSED,
+    const struct chan_msg *msg)
+{
+	if (m->notify_fd < 0)
+		return -1;
+	mon_notify_relay(m, msg->u.raw, msg->len);
+	return 0;
+}
+
 typedef int (*mon_handler)(struct mon *, struct mon_child *,
     const struct chan_msg *);
 
@@ -395,6 +412,7 @@ static const mon_handler broker_handlers[CHAN_TYPE_MAX] = {
 	[CHAN_PEER_LOST] = on_peer_lost,
 	[CHAN_ATT_STDIN_CLOSED] = on_stdin_closed,
 	[CHAN_ATT_CLOSED] = on_att_closed,
+	[CHAN_NOTIFY] = on_notify,
 };
 
 static void

@@ -153,6 +153,11 @@ struct mon {
 	struct event *cons_ev;
 	int pty;	      /* the pty master, once the runtime sent it */
 
+	/* The sd-notify relay (spec 13, notify.c); -1 when not relaying. */
+	int notify_fd;	      /* bound <bundle>/notify/notify.sock */
+	int notify_host;      /* connected to --sdnotify-socket */
+	bool notify_failing;  /* a send failed: warned for this episode */
+
 	int exit_status; /* the daemon's own exit status (spec 10.8) */
 };
 
@@ -198,6 +203,10 @@ int mon_console_create(struct mon *) VIGIL_MUST_CHECK;
 int mon_console_accept(struct mon *);
 void mon_console_remove(struct mon *);
 int mon_stdin_create(struct mon *) VIGIL_MUST_CHECK;
+
+/* notify.c: the sd-notify relay (spec 13). */
+int mon_notify_create(struct mon *);
+void mon_notify_relay(struct mon *, const void *lines, size_t len);
 
 /* child.c: the sandboxed children and their channels. */
 int mon_child_spawn(struct mon *, struct mon_child *) VIGIL_MUST_CHECK;

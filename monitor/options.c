@@ -172,14 +172,15 @@ enum mon_given {
 
 /*
  * Options that parse but whose feature is not built yet, in the order they
- * are refused. An issue that builds a feature deletes its row.
+ * are refused. An issue that builds a feature deletes its row; the NULL
+ * row ends the table (every feature is built today: it is the only one).
  */
 static const struct {
 	const char *name;
 	enum mon_given kind;
 	size_t off;
 } mon_unsupported[] = {
-	{ "--sdnotify-socket", MON_GIVEN_STR, MON_OFF(sdnotify_socket) },
+	{ NULL, MON_GIVEN_BOOL, 0 },
 };
 
 enum mon_log_driver {
@@ -776,7 +777,7 @@ mon_opts_check_supported(const struct mon_opts *o, char *msg, size_t msglen)
 	const void *f;
 	bool given = false;
 
-	for (size_t i = 0; i < VIGIL_NELEM(mon_unsupported); i++) {
+	for (size_t i = 0; mon_unsupported[i].name != NULL; i++) {
 		f = (const char *)o + mon_unsupported[i].off;
 		switch (mon_unsupported[i].kind) {
 		case MON_GIVEN_BOOL:

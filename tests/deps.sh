@@ -7,7 +7,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libseccomp-dev libcap-ng-dev libevent-dev
-libcriterion-dev runc busybox-static python3 socat"
+libcriterion-dev runc busybox-static python3 socat podman"
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null |

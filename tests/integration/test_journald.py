@@ -5,19 +5,42 @@ read back with `journalctl CONTAINER_ID_FULL=<cid> -o export`.
 A journald is needed: the machine's, or, when /run/systemd/journal/socket
 is missing or stale (CI), a standalone /lib/systemd/systemd-journald started by the
 test as root and stopped when the test's case is cleaned up (so nothing is
-left running that the machine did not have)."""
+left running that the machine did not have).
 
+Tests in separate processes (run.py -j2) would start and stop their own
+journalds independently, one stopping the journald the other is logging
+to; so every test holds an exclusive flock on JOURNALD_LOCK from its
+first ensure_journald() until its process exits (the lock is the
+process's: released when the test process ends, after the case cleanup
+stopped any journald it started)."""
+
+import fcntl
 import os
+import re
+import signal
 import socket
 import struct
 import subprocess
 
-from harness import (Case, Skip, is_reference, ref_differs, run_conmon,
-                     wait_for)
+from harness import (Case, Skip, is_reference, read_k8s, reconstruct,
+                     ref_differs, run_conmon, timeout, wait_for)
 
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 JOURNALD = "/lib/systemd/systemd-journald"
 LINE_MAX = 8192
+JOURNALD_LOCK = "/tmp/vigil-it-journald.lock"
+_lock_fd = None
+
+
+def journald_lock():
+    """Serialise the journald tests across processes (held until this
+    process exits; taken once per process)."""
+    global _lock_fd
+    if _lock_fd is None:
+        fd = os.open(JOURNALD_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                     0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock_fd = fd
 
 
 def journal_answers():
@@ -33,22 +56,41 @@ def journal_answers():
         s.close()
 
 
-def ensure_journald(c):
-    """A journald to log to; one started here is stopped with the case."""
-    if journal_answers():
-        return
-    if os.geteuid() != 0 or not os.access(JOURNALD, os.X_OK):
-        raise Skip("no journald (%s missing; %s needs root)"
-                   % (JOURNAL_SOCKET, JOURNALD))
+def stop_journald(p):
+    """Stop a journald this test started, and wait until it is gone."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+
+
+def start_journald(c):
+    """A standalone journald, stopped (and waited for) with the case."""
     p = subprocess.Popen([JOURNALD], stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
-    c.extra_pids.append(p.pid)
+    c.on_cleanup(lambda: stop_journald(p))
     wait_for(lambda: journal_answers() or p.poll() is not None,
              what="a standalone journald to create its socket")
     if p.poll() is not None:
         raise Skip("a standalone %s exited with %d" % (JOURNALD,
                                                       p.returncode))
+    return p
+
+
+def ensure_journald(c):
+    """A journald to log to; one started here is stopped with the case.
+    Returns its Popen, or None when the machine's journald answers."""
+    journald_lock()
+    if journal_answers():
+        return None
+    if os.geteuid() != 0 or not os.access(JOURNALD, os.X_OK):
+        raise Skip("no journald (%s missing; %s needs root)"
+                   % (JOURNAL_SOCKET, JOURNALD))
+    return start_journald(c)
 
 
 def parse_export(data):
@@ -194,3 +236,60 @@ def test_journald_short_id():
     assert p.returncode == 1, p.returncode
     assert "Container ID must be longer than 12 characters" in p.stderr, \
         p.stderr
+
+
+@timeout(90)
+def test_journald_restarted_mid_run():
+    """Security 5: the journald (one this test started; the machine's own
+    is never stopped) stops and starts again while the container writes.
+    Lines written after the restart reach the journal (the logger asks
+    the reaper for a fresh socket, at most once a second); the k8s-file
+    sink next to it loses nothing; the container runs on and exits 0."""
+    with Case() as c:
+        jd = ensure_journald(c)
+        if jd is None:
+            raise Skip("the machine's journald is running: this test stops "
+                       "only a journald it started itself")
+        c.bundle(["/bin/sh", "-c",
+                  "i=0; while [ ! -e /shared/end ]; do "
+                  "echo jdr-$i; i=$((i+1)); sleep 0.02; done; "
+                  "echo jdr-final"], shared=True)
+        c.start(log=["journald:", "k8s-file:" + c.log_path])
+        c.runc_start()
+
+        def numbers(msgs):
+            return [int(m) for m in re.findall(rb"jdr-(\d+)", msgs)]
+
+        def journal_max(got):
+            ns = numbers(b"".join(e["MESSAGE"] for e in got))
+            return max(ns) if ns else -1
+
+        wait_entries(c.cid, lambda e: journal_max(e) >= 5, "jdr-5")
+        stop_journald(jd)
+        assert not journal_answers(), "journald still answers"
+
+        def file_max():
+            try:
+                return max(numbers(reconstruct(read_k8s(c.log_path))) or
+                           [-1])
+            except AssertionError:
+                return -1   # a record being written
+        down = file_max()
+        # The container writes on while journald is down.
+        wait_for(lambda: file_max() >= down + 20, 20,
+                 "the container to write on while journald is down")
+        assert not os.path.exists(c.exit_file), "container exited"
+        start_journald(c)
+        restarted = file_max()
+        # Lines written after the restart reach the journal.
+        got = wait_entries(c.cid, lambda e: journal_max(e) > restarted + 50,
+                           "entries written after the journald restart")
+        c.touch_shared("end")
+        assert c.wait_exit() == "0"
+        got = wait_entries(c.cid, lambda e: any(
+            x["MESSAGE"] == b"jdr-final\n" for x in e), "jdr-final")
+        # the k8s-file sink lost nothing
+        ns = numbers(reconstruct(read_k8s(c.log_path)))
+        assert ns == list(range(len(ns))), "k8s-file lines missing"
+        for e in got:
+            assert e["_UID"] == str(os.getuid()).encode(), e["_UID"]

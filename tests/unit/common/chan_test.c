@@ -932,6 +932,7 @@ Test(chan, table_says_what_chan_msg_h_says)
 		0},
 	    [CHAN_ATT_CLOSE] = {"ATT_CLOSE", CHAN_REAPER, 0, 0, 0},
 	    [CHAN_ATT_CLOSED] = {"ATT_CLOSED", CHAN_BROKER, 0, 16, 16},
+	    [CHAN_NOTIFY] = {"NOTIFY", CHAN_BROKER, 0, 1, 32768},
 	};
 
 	for (unsigned t = CHAN_NONE + 1; t < CHAN_TYPE_MAX; t++) {
