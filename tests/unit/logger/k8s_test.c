@@ -345,6 +345,7 @@ Test(k8s, no_limit_when_max_not_positive)
 
 	for (i = 0; i < sizeof(maxes) / sizeof(maxes[0]); i++) {
 		c = chunk("a\nb\nc\n", 6, CHAN_STREAM_STDOUT);
+		memset(&lim, 0, sizeof(lim));
 		lim.max = maxes[i];
 		lim.counted = INT64_MAX - 10;
 		outlen = 0;
