@@ -182,7 +182,11 @@ mon_attach_create(struct mon *m)
 {
 	/* spec 13: no relay unless set up below (the broker reads it) */
 	m->notify_fd = m->notify_host = -1;
-	if (m->o->passthrough || m->o->bundle_path == NULL)
+	if (m->o->bundle_path == NULL)
+		return 0;
+	/* spec 9.8: passthrough has no attach socket and no FIFOs; its
+	 * broker runs only to relay sd-notify (architecture.md) */
+	if (m->o->passthrough && m->o->sdnotify_socket == NULL)
 		return 0;
 	m->bundle_dirfd = open(m->o->bundle_path,
 	    O_DIRECTORY | O_PATH | O_CLOEXEC);
@@ -191,6 +195,8 @@ mon_attach_create(struct mon *m)
 		    strerror(errno));
 		return -1;
 	}
+	if (m->o->passthrough)
+		return mon_notify_create(m);
 	if (attach_socket(m) < 0) {
 		mon_fail(m, "Failed to create container attach socket: %s",
 		    strerror(errno));

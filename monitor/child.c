@@ -511,6 +511,11 @@ child_main(struct mon *m, struct mon_child *c, int chan)
 		.no_partial_flag = m->o->no_container_partial_message,
 	};
 
+	/* spec 9.8: with passthrough the daemon still holds the manager's
+	 * stdio while its children start; a sandboxed child never does */
+	for (int fd = 0; fd <= 2; fd++)
+		if (dup2(m->devnull, fd) < 0)
+			_exit(1);
 	if (c == &m->logger)
 		log_main(&rc);
 	att_main(&rc);

@@ -537,12 +537,20 @@ exec_report(struct mon *m)
 static void
 start_children(struct mon *m)
 {
-	if (m->o->passthrough) {
-		mon_children_ready(m); /* spec 9.8: no logger, no broker */
-		return;
-	}
 	if (mon_attach_create(m) < 0)
 		return; /* reported on the sync pipe */
+	if (m->o->passthrough) {
+		/* spec 9.8: no logger; a broker only for the notify relay */
+		if (m->notify_fd < 0) {
+			mon_children_ready(m);
+			return;
+		}
+		m->phase = MON_PH_LOGGER;
+		if (mon_child_spawn(m, &m->broker) < 0)
+			mon_fail(m, "Failed to start the attach broker: %s",
+			    strerror(errno));
+		return;
+	}
 	mon_attach_ready(m); /* spec 3.1 step 12, 5.4 */
 	m->phase = MON_PH_LOGGER;
 	if (mon_child_spawn(m, &m->logger) < 0) {

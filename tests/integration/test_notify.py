@@ -18,7 +18,7 @@ class Relay:
     """A started container with --sdnotify-socket: host is the test's
     bound socket, ctr the container side's path."""
 
-    def __init__(self, c, plant=None):
+    def __init__(self, c, plant=None, log=None):
         self.c = c
         self.host_path = os.path.join(c.dir, "host.sock")
         self.host = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -32,7 +32,8 @@ class Relay:
         self.ctr_path = os.path.join(notify_dir, "notify.sock")
         if plant is not None:
             plant(self.ctr_path)
-        self.m = c.start(extra=["--sdnotify-socket", self.host_path])
+        self.m = c.start(extra=["--sdnotify-socket", self.host_path],
+                         log=log)
         c.runc_start()
         self.pids = c.monitor_pids()
 
@@ -154,3 +155,18 @@ def test_sec29_notify_symlink_replaced():
         assert stat.S_ISREG(os.lstat(target).st_mode)
         r.send(b"READY=1")
         r.expect(b"READY=1")
+
+
+# architecture.md: with -l passthrough there is no logger, no attach
+# socket and no FIFOs (spec 9.8), but the broker still runs to relay
+# sd-notify.
+@ref_differs("2.1.6 forwards only READY=1 or WATCHDOG=1 (spec 13)")
+def test_notify_with_passthrough():
+    with Case() as c:
+        r = Relay(c, log=["passthrough"])
+        r.send(b"READY=1\nMAINPID=4")
+        r.expect(b"READY=1")
+        for name in ("attach", "ctl", "winsz"):
+            assert not os.path.exists(os.path.join(c.bundle_dir, name)), \
+                "passthrough made <bundle>/%s" % name
+        r.still_alive()
