@@ -20,6 +20,7 @@
 
 #include "common/chan.h"
 #include "common/diag.h"
+#include "common/fault.h"
 #include "common/io.h"
 #include "common/role.h"
 #include "monitor/mon.h"
@@ -537,6 +538,10 @@ mon_child_spawn(struct mon *m, struct mon_child *c)
 		child_main(m, c, sv[1]); /* unblocks in sandbox_drop() */
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	(void)close(sv[1]); /* the child's end */
+#ifdef VIGIL_FAULTS
+	if (pid > 0) /* one-shot failpoints: the first child of a role only */
+		fault_forked(c == &m->logger ? "logger" : "broker");
+#endif
 	if (pid < 0) {
 		(void)close(sv[0]); /* no child to talk to */
 		return -1;

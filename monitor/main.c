@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/diag.h"
+#include "common/fault.h"
 #include "common/sandbox.h"
 #include "monitor/mon.h"
 
@@ -72,6 +73,9 @@ main(int argc, char **argv)
 	diag_set_level(o.level);
 	if (o.syslog)
 		diag_open_syslog(o.cid, o.log_tag);
+#ifdef VIGIL_FAULTS
+	fault_init(); /* VIGIL_FAULTS (common/fault.h); exits 1 on an error */
+#endif
 	(void)snprintf(m.short_id, sizeof(m.short_id), "%s", o.cid);
 	if (mon_log_open(&m) < 0) /* spec 1.5 check 18 */
 		fatal("Failed to open log file");

@@ -671,6 +671,31 @@ def ensure_rootfs():
     return ROOTFS
 
 
+def variant_conmon(*make_vars):
+    """The monitor of a build variant of this tree, e.g.
+    variant_conmon("FAULTS=1") -> build/variant-faults/conmon, built with
+    make (once, under a lock) when CONMON is this tree's build/conmon.
+    Against another monitor (the reference conmon) the test is skipped: a
+    variant exists only for vigil."""
+    if CONMON != os.path.join(REPO, "build", "conmon"):
+        raise Skip("CONMON is not this tree's build/conmon; the %s "
+                   "variant belongs to vigil" % " ".join(make_vars))
+    os.makedirs(os.path.join(REPO, "build"), exist_ok=True)
+    with open(os.path.join(REPO, "build", ".variant.lock"), "w") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        p = subprocess.run(["make", "-s", "-C", REPO] + list(make_vars) +
+                           ["--eval=print-build: ; @echo $(BUILD)",
+                            "all", "print-build"],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            raise AssertionError("make %s failed:\n%s%s" % (
+                " ".join(make_vars), p.stdout, p.stderr))
+        build = p.stdout.strip().splitlines()[-1]
+    path = os.path.join(REPO, build, "conmon")
+    assert os.access(path, os.X_OK), "no %s after make" % path
+    return path
+
+
 _spec_template = None
 
 
@@ -953,6 +978,7 @@ class Case:
                   self.runc_root, self.sock_dir):
             os.makedirs(d, exist_ok=True)
         self.monitors = []
+        self.conmon = CONMON            # a test may pick a build variant
         self.container_pid = None       # from the last pid record
         self.extra_pids = []
         self._closers = []
@@ -1219,7 +1245,7 @@ class Case:
             stderr = open(err_path, "wb")
             opened.append(stderr)
         try:
-            proc = spawn([CONMON] + list(args), fdmap=fdmap, env=e,
+            proc = spawn([self.conmon] + list(args), fdmap=fdmap, env=e,
                          cwd=cwd or self.dir, stdout=stdout, stderr=stderr,
                          umask=umask)
         finally:
