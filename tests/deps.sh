@@ -6,7 +6,7 @@
 # and we are not root.
 set -eu
 
-PKGS="gcc make pkg-config libseccomp-dev libcap-ng-dev libevent-dev
+PKGS="gcc make pkg-config libseccomp-dev libcap-ng-dev libevent-dev valgrind
 libcriterion-dev runc busybox-static python3 socat podman"
 
 installed() {

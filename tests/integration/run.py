@@ -40,6 +40,7 @@ sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 
 import harness  # noqa: E402
 
+SHOWN_LINES = 20     # output lines shown for a passing test
 DEFAULT_TIMEOUT = float(os.environ.get("VIGIL_IT_TIMEOUT", "60"))
 
 
@@ -194,6 +195,14 @@ def report(name, res, secs, output):
     note = "  [%s]" % res["note"] if res.get("note") else ""
     if st == "ok":
         print("ok   %s (%.1f s)%s" % (name, secs, note), flush=True)
+        # what a passing test measured and printed (issue 8: each
+        # fault test prints its numbers), at most SHOWN_LINES lines
+        lines = [l for l in output.splitlines() if l.strip()]
+        for line in lines[:SHOWN_LINES]:
+            print("     : " + line)
+        if len(lines) > SHOWN_LINES:
+            print("     : (%d more lines)" % (len(lines) - SHOWN_LINES))
+        sys.stdout.flush()
     elif st == "skip":
         print("skip %s: %s" % (name, res.get("reason", "")), flush=True)
     else:
