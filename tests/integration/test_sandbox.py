@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The sandbox as an auditor sees it (security.md "Auditing the profiles",
+README "Auditing vigil's sandbox"): the children's /proc status and
+identity, the inspection options, and the filters the running children
+have loaded against seccomp_export_bpf of their profiles (the comparison
+`make audit-seccomp` prints)."""
+
+import ctypes
+import ctypes.util
+import grp
+import os
+import pwd
+import re
+
+import audit
+from harness import (REPO, Case, proc_status, ref_differs, run_conmon)
+
+ROLES = audit.ROLES
+# make integration passes the build's CHILD_USER/CHILD_GROUP (GNUmakefile)
+CHILD_USER = os.environ.get("VIGIL_CHILD_USER") or "nobody"
+CHILD_GROUP = os.environ.get("VIGIL_CHILD_GROUP") or "nogroup"
+
+
+@ref_differs("conmon 2.1.6 is one unsandboxed process")
+def test_sandbox_children_status_and_identity():
+    """Both children: `Seccomp: 2`, `NoNewPrivs: 1`, every Cap* zero, no
+    supplementary group, and the build's unprivileged uid and gid
+    (CHILD_USER, CHILD_GROUP: nobody/nogroup by default), never 0."""
+    uid = pwd.getpwnam(CHILD_USER).pw_uid
+    gid = grp.getgrnam(CHILD_GROUP).gr_gid
+    assert uid != 0 and gid != 0, "%s/%s is root" % (CHILD_USER, CHILD_GROUP)
+    with Case() as c:
+        kids = audit.running_children(c)
+        for role, p in sorted(kids.items()):
+            st = proc_status(p)
+            assert st["Seccomp"] == "2", "%s: Seccomp %s" % (
+                role, st["Seccomp"])
+            assert st["NoNewPrivs"] == "1", "%s: NoNewPrivs %s" % (
+                role, st["NoNewPrivs"])
+            for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+                assert int(st[k], 16) == 0, "%s: %s %s" % (role, k, st[k])
+            assert st["Uid"].split() == [str(uid)] * 4, \
+                "%s: Uid %s, want %s (%s)" % (role, st["Uid"], uid,
+                                              CHILD_USER)
+            assert st["Gid"].split() == [str(gid)] * 4, \
+                "%s: Gid %s, want %s (%s)" % (role, st["Gid"], gid,
+                                              CHILD_GROUP)
+            assert st["Groups"] == "", "%s: Groups %s" % (role, st["Groups"])
+
+
+@ref_differs("conmon 2.1.6 has no sandboxed children")
+def test_sandbox_loaded_filters_match_profiles():
+    """The program each running child has loaded (PTRACE_SECCOMP_GET_FILTER)
+    is, instruction for instruction, seccomp_export_bpf of its profile:
+    one filter, no other (security.md "Auditing the profiles" 3)."""
+    with Case() as c:
+        kids = audit.running_children(c)
+        for role in ROLES:
+            diff, want = audit.compare(role, kids[role])
+            assert want.startswith("filter 0: "), "%s: %r" % (role, want)
+            assert not diff, "%s: loaded filter differs:\n%s" % (
+                role, "\n".join(diff))
+
+
+def _profile_file(role):
+    with open(os.path.join(REPO, "seccomp-profiles", role)) as f:
+        return f.read()
+
+
+@ref_differs("a vigil option")
+def test_print_seccomp_profile():
+    """--print-seccomp-profile ROLE: the embedded text, which is the file
+    under seccomp-profiles/ (a SANITIZE=1 build appends its documented
+    lines), with no other option; exit 0."""
+    for role in ROLES:
+        p = run_conmon(["--print-seccomp-profile", role])
+        assert p.returncode == 0, "%s: status %d: %s" % (
+            role, p.returncode, p.stderr)
+        assert p.stdout.startswith(_profile_file(role)), \
+            "%s: output is not seccomp-profiles/%s:\n%s" % (
+                role, role, p.stdout[:300])
+        assert p.stderr == "", "%s: stderr %r" % (role, p.stderr)
+
+
+def _profile_syscalls(role):
+    names = set()
+    for line in _profile_file(role).splitlines():
+        body = line.split("#", 1)[0].split()
+        if body:
+            names.add(body[0])
+    return names
+
+
+def _native(name):
+    """True when libseccomp gives name a number on this architecture: a
+    profile may name calls other architectures have (common/profile.c)."""
+    lib = ctypes.CDLL(ctypes.util.find_library("seccomp"))
+    return lib.seccomp_syscall_resolve_name(name.encode()) >= 0
+
+
+@ref_differs("a vigil option")
+def test_export_seccomp_pfc():
+    """--export-seccomp-pfc ROLE: libseccomp's PFC of the role's filter:
+    a block for exactly the profile's syscalls (those this architecture
+    has), TRAP by default, another architecture killed; exit 0."""
+    for role in ROLES:
+        p = run_conmon(["--export-seccomp-pfc", role])
+        assert p.returncode == 0, "%s: status %d: %s" % (
+            role, p.returncode, p.stderr)
+        assert "# pseudo filter code start" in p.stdout, p.stdout[:300]
+        seen = set(re.findall(r'# filter for syscall "([a-z0-9_]+)"',
+                              p.stdout))
+        want = {n for n in _profile_syscalls(role) if _native(n)}
+        assert seen == want, "%s: PFC lacks %s, has more: %s" % (
+            role, sorted(want - seen), sorted(seen - want))
+        assert "action TRAP;" in p.stdout, "%s: no TRAP default" % role
+        assert "action KILL_PROCESS;" in p.stdout, \
+            "%s: another architecture is not killed" % role
+
+
+@ref_differs("vigil options")
+def test_inspection_unknown_role():
+    """An unknown role: a clear error naming it and the known roles,
+    status 1, nothing on stdout."""
+    for opt in ("--print-seccomp-profile", "--export-seccomp-pfc"):
+        p = run_conmon([opt, "bogus"])
+        assert p.returncode == 1, "%s: status %d" % (opt, p.returncode)
+        assert p.stdout == "", "%s: stdout %r" % (opt, p.stdout)
+        want = "[conmon:e]: unknown role bogus for %s (one of: " % opt
+        assert want in p.stderr, "%s: stderr %r" % (opt, p.stderr)
+        for role in ROLES:
+            assert role in p.stderr, "%s: %r lacks %s" % (opt, p.stderr,
+                                                         role)
+
+
+@ref_differs("vigil options")
+def test_inspection_options_in_help():
+    p = run_conmon(["--help"])
+    for opt in ("--print-seccomp-profile", "--export-seccomp-pfc"):
+        assert opt in p.stdout, "--help lacks %s" % opt
