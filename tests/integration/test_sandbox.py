@@ -11,9 +11,12 @@ import grp
 import os
 import pwd
 import re
+import subprocess
 
 import audit
-from harness import (REPO, Case, proc_status, ref_differs, run_conmon)
+import harness
+from harness import (REPO, Case, Skip, proc_status, ref_differs, run_conmon,
+                     timeout)
 
 ROLES = audit.ROLES
 # make integration passes the build's CHILD_USER/CHILD_GROUP (GNUmakefile)
@@ -46,6 +49,62 @@ def test_sandbox_children_status_and_identity():
                 "%s: Gid %s, want %s (%s)" % (role, st["Gid"], gid,
                                               CHILD_GROUP)
             assert st["Groups"] == "", "%s: Groups %s" % (role, st["Groups"])
+
+
+def _identity_build(name, user, group):
+    """build/variant-identity-NAME/conmon: the monitor built with
+    `make CHILD_USER=user CHILD_GROUP=group` (README), in a directory of
+    its own; the test then runs it instead of $CONMON."""
+    build = os.path.join("build", "variant-identity-" + name)
+    p = subprocess.run(["make", "-C", REPO, "BUILD=" + build,
+                        "CHILD_USER=" + user, "CHILD_GROUP=" + group,
+                        build + "/conmon"],
+                       capture_output=True, text=True, timeout=170)
+    assert p.returncode == 0, "make CHILD_USER=%s: status %d: %s" % (
+        user, p.returncode, (p.stdout + p.stderr)[-2000:])
+    harness.CONMON = os.path.join(REPO, build, "conmon")
+
+
+@timeout(180)
+@ref_differs("conmon 2.1.6 has no sandboxed children")
+def test_sandbox_identity_build_setting():
+    """`make CHILD_USER=daemon CHILD_GROUP=daemon`: both children run as
+    daemon's uid and gid, as /proc/<child>/status shows."""
+    try:
+        uid = pwd.getpwnam("daemon").pw_uid
+        gid = grp.getgrnam("daemon").gr_gid
+    except KeyError:
+        raise Skip("no daemon user and group here")
+    if uid == pwd.getpwnam(CHILD_USER).pw_uid:
+        raise Skip("daemon is the default user here")
+    _identity_build("daemon", "daemon", "daemon")
+    with Case() as c:
+        kids = audit.running_children(c)
+        for role, p in sorted(kids.items()):
+            st = proc_status(p)
+            assert st["Uid"].split() == [str(uid)] * 4, \
+                "%s: Uid %s, want daemon's %d" % (role, st["Uid"], uid)
+            assert st["Gid"].split() == [str(gid)] * 4, \
+                "%s: Gid %s, want daemon's %d" % (role, st["Gid"], gid)
+
+
+@timeout(180)
+@ref_differs("conmon 2.1.6 has no sandboxed children")
+def test_sandbox_identity_unknown_user_fails_start():
+    """A build whose CHILD_USER does not exist here: the start fails before
+    any child or the runtime runs, with a record naming the user and the
+    build setting."""
+    _identity_build("unknown", "vigil-no-such-user", "nogroup")
+    with Case() as c:
+        c.bundle(["/bin/true"])
+        m = c.start(expect_pid=False)
+        rec = m.record()
+        key = "data" if "--api-version" in m.proc.args else "pid"
+        assert rec.get(key) == -1, "record %r" % rec
+        assert rec.get("message") == (
+            "Failed to find the sandbox user vigil-no-such-user (build "
+            "setting CHILD_USER): no such user"), "record %r" % rec
+        assert not os.path.exists(c.pidfile), "the runtime ran"
 
 
 @ref_differs("conmon 2.1.6 has no sandboxed children")
