@@ -43,12 +43,12 @@
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
 #endif
 #ifndef LANDLOCK_ACCESS_NET_BIND_TCP
-#define LANDLOCK_ACCESS_NET_BIND_TCP (1ULL << 0) /* ABI 4 */
+#define LANDLOCK_ACCESS_NET_BIND_TCP	(1ULL << 0) /* ABI 4 */
 #define LANDLOCK_ACCESS_NET_CONNECT_TCP (1ULL << 1)
 #endif
 #ifndef LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
 #define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0) /* ABI 6 */
-#define LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
+#define LANDLOCK_SCOPE_SIGNAL		    (1ULL << 1)
 #endif
 /* ABI 1: EXECUTE (bit 0) to MAKE_SYM (bit 12). */
 #define SANDBOX_LL_FS_V1 ((LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1)
@@ -368,8 +368,8 @@ sandbox_ll_rights(int abi, struct sandbox_ll_attr *a, size_t *size)
 	if (abi >= 5)
 		a->handled_access_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
 	if (abi >= 6) {
-		a->scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET |
-			    LANDLOCK_SCOPE_SIGNAL;
+		a->scoped =
+		    LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL;
 		*size = sizeof(*a);
 	}
 }
@@ -581,8 +581,9 @@ sandbox_filter_export(const char *role, int fd, enum sandbox_export form,
 	seccomp_release(ctx);
 	if (rc < 0) {
 		errno = -rc;
-		return sandbox_fail(err, errlen, form == SANDBOX_EXPORT_PFC ?
-		    "seccomp: export PFC" : "seccomp: export BPF");
+		return sandbox_fail(err, errlen,
+		    form == SANDBOX_EXPORT_PFC ? "seccomp: export PFC"
+					       : "seccomp: export BPF");
 	}
 	return 0;
 }

@@ -501,7 +501,7 @@ mon_opts_print_version(void)
 	    "commit: vigil-" VIGIL_VERSION "-" VIGIL_COMMIT "\n", stdout);
 }
 
-/* "[conmon:e]: unknown role X for OPT (one of: logger, attach)". */
+/* "[conmon:e]: unknown role 'X' for --OPT (one of: attach, logger)". */
 static int
 mon_unknown_role(const char *role, const char *opt, char *msg, size_t msglen)
 {
@@ -516,7 +516,7 @@ mon_unknown_role(const char *role, const char *opt, char *msg, size_t msglen)
 			break; /* a cut list is still a hint */
 		off += (size_t)n;
 	}
-	return mon_fail(msg, msglen, MON_ERR "unknown role %s for --%s "
+	return mon_fail(msg, msglen, MON_ERR "unknown role '%s' for --%s "
 	    "(one of: %s)", role, opt, known);
 }
 

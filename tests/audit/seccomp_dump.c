@@ -38,8 +38,8 @@ dump(unsigned idx, const struct sock_filter *f, size_t n)
 {
 	(void)printf("filter %u: %zu instructions\n", idx, n);
 	for (size_t i = 0; i < n; i++)
-		(void)printf("  %4zu: code=0x%04x jt=%-3u jf=%-3u k=0x%08x\n", i,
-		    f[i].code, f[i].jt, f[i].jf, f[i].k);
+		(void)printf("  %4zu: code=0x%04x jt=%-3u jf=%-3u k=0x%08x\n",
+		    i, f[i].code, f[i].jt, f[i].jf, f[i].k);
 }
 
 static int
@@ -55,15 +55,16 @@ dump_profile(const char *role)
 		    strerror(errno));
 		return 1;
 	}
-	if (sandbox_filter_export(role, fd, SANDBOX_EXPORT_BPF, err,
-		sizeof(err)) < 0) {
+	if (sandbox_filter_export(
+		role, fd, SANDBOX_EXPORT_BPF, err, sizeof(err)) < 0) {
 		(void)fprintf(stderr, "seccomp-dump: %s: %s\n", role, err);
 		return 1;
 	}
 	n = pread(fd, prog, sizeof(prog), 0);
 	if (n < 0 || n % (ssize_t)sizeof(prog[0]) != 0) {
-		(void)fprintf(stderr, "seccomp-dump: %s: read back %zd bytes: %s\n",
-		    role, n, n < 0 ? strerror(errno) : "not whole instructions");
+		(void)fprintf(stderr,
+		    "seccomp-dump: %s: read back %zd bytes: %s\n", role, n,
+		    n < 0 ? strerror(errno) : "not whole instructions");
 		return 1;
 	}
 	dump(0, prog, (size_t)n / sizeof(prog[0]));
@@ -84,20 +85,25 @@ dump_filters(pid_t pid)
 		if (n < 0 && errno == ENOENT && idx > 0)
 			return 0; /* past the oldest filter */
 		if (n < 0) {
-			(void)fprintf(stderr, "seccomp-dump: PTRACE_SECCOMP_GET_FILTER "
-			    "%d #%lu: %s\n", (int)pid, idx, strerror(errno));
+			(void)fprintf(stderr,
+			    "seccomp-dump: PTRACE_SECCOMP_GET_FILTER "
+			    "%d #%lu: %s\n",
+			    (int)pid, idx, strerror(errno));
 			return -1;
 		}
 		if (n > DUMP_MAX_INSNS) {
-			(void)fprintf(stderr, "seccomp-dump: %d: filter #%lu has %ld "
-			    "instructions\n", (int)pid, idx, n);
+			(void)fprintf(stderr,
+			    "seccomp-dump: %d: filter #%lu has %ld "
+			    "instructions\n",
+			    (int)pid, idx, n);
 			return -1;
 		}
 		if (ptrace(PTRACE_SECCOMP_GET_FILTER, pid, (void *)idx, prog) !=
 		    n) {
-			(void)fprintf(stderr, "seccomp-dump: PTRACE_SECCOMP_GET_FILTER "
-			    "%d #%lu changed: %s\n", (int)pid, idx,
-			    strerror(errno));
+			(void)fprintf(stderr,
+			    "seccomp-dump: PTRACE_SECCOMP_GET_FILTER "
+			    "%d #%lu changed: %s\n",
+			    (int)pid, idx, strerror(errno));
 			return -1;
 		}
 		dump((unsigned)idx, prog, (size_t)n);
@@ -118,21 +124,21 @@ dump_loaded(const char *arg)
 	}
 	pid = (pid_t)v;
 	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) < 0) {
-		(void)fprintf(stderr, "seccomp-dump: PTRACE_SEIZE %d: %s\n", (int)pid,
-		    strerror(errno));
+		(void)fprintf(stderr, "seccomp-dump: PTRACE_SEIZE %d: %s\n",
+		    (int)pid, strerror(errno));
 		return 1;
 	}
 	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) < 0 ||
 	    waitpid(pid, &status, __WALL) != pid || !WIFSTOPPED(status)) {
-		(void)fprintf(stderr, "seccomp-dump: cannot stop %d: %s\n", (int)pid,
-		    strerror(errno));
+		(void)fprintf(stderr, "seccomp-dump: cannot stop %d: %s\n",
+		    (int)pid, strerror(errno));
 		(void)ptrace(PTRACE_DETACH, pid, NULL, NULL); /* best effort */
 		return 1;
 	}
 	rc = dump_filters(pid);
 	if (ptrace(PTRACE_DETACH, pid, NULL, NULL) < 0) {
-		(void)fprintf(stderr, "seccomp-dump: PTRACE_DETACH %d: %s\n", (int)pid,
-		    strerror(errno));
+		(void)fprintf(stderr, "seccomp-dump: PTRACE_DETACH %d: %s\n",
+		    (int)pid, strerror(errno));
 		return 1;
 	}
 	return rc < 0 ? 1 : 0;
@@ -145,7 +151,7 @@ main(int argc, char **argv)
 
 	if (argc != 3) {
 		(void)fprintf(stderr, "usage: seccomp-dump profile ROLE\n"
-				"       seccomp-dump loaded PID\n");
+				      "       seccomp-dump loaded PID\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "profile") == 0)
@@ -153,11 +159,13 @@ main(int argc, char **argv)
 	else if (strcmp(argv[1], "loaded") == 0)
 		rc = dump_loaded(argv[2]);
 	else {
-		(void)fprintf(stderr, "seccomp-dump: unknown mode %s\n", argv[1]);
+		(void)fprintf(
+		    stderr, "seccomp-dump: unknown mode %s\n", argv[1]);
 		return 2;
 	}
 	if (fflush(stdout) == EOF) {
-		(void)fprintf(stderr, "seccomp-dump: stdout: %s\n", strerror(errno));
+		(void)fprintf(
+		    stderr, "seccomp-dump: stdout: %s\n", strerror(errno));
 		return 1;
 	}
 	return rc;

@@ -185,7 +185,7 @@ def test_inspection_unknown_role():
         p = run_conmon([opt, "bogus"])
         assert p.returncode == 1, "%s: status %d" % (opt, p.returncode)
         assert p.stdout == "", "%s: stdout %r" % (opt, p.stdout)
-        want = "[conmon:e]: unknown role bogus for %s (one of: " % opt
+        want = "[conmon:e]: unknown role 'bogus' for %s (one of: " % opt
         assert want in p.stderr, "%s: stderr %r" % (opt, p.stderr)
         for role in ROLES:
             assert role in p.stderr, "%s: %r lacks %s" % (opt, p.stderr,

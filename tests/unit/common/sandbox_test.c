@@ -20,7 +20,7 @@
 #include "common/sandbox.h"
 
 #define REPORT_MAX 512
-#define CONTENT "landlock test\n"
+#define CONTENT	   "landlock test\n"
 
 static char dir[] = "/tmp/vigil-landlock.XXXXXX";
 static char file[sizeof(dir) + 8];
@@ -37,7 +37,8 @@ make_tree(void)
 	(void)snprintf(file, sizeof(file), "%s/file", dir);
 	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	cr_assert_geq(fd, 0, "%s: %s", file, strerror(errno));
-	cr_assert_eq(write(fd, CONTENT, strlen(CONTENT)), (ssize_t)strlen(CONTENT));
+	cr_assert_eq(
+	    write(fd, CONTENT, strlen(CONTENT)), (ssize_t)strlen(CONTENT));
 	cr_assert_eq(close(fd), 0);
 }
 
@@ -154,8 +155,8 @@ landlock_abi_or_skip(void)
 }
 
 /* security.md "Auditing the profiles" 2: the child opens no path. */
-Test(sandbox_landlock, drop_forbids_paths_keeps_open_fds,
-    .init = make_tree, .fini = remove_tree)
+Test(sandbox_landlock, drop_forbids_paths_keeps_open_fds, .init = make_tree,
+    .fini = remove_tree)
 {
 	char rep[REPORT_MAX], want[REPORT_MAX];
 	int abi = landlock_abi_or_skip(), status;
@@ -228,8 +229,8 @@ Test(sandbox_landlock, absent_only_for_enosys_and_eopnotsupp)
 
 /* What sandbox_filter_export wrote to a pipe (small: it fits). */
 static size_t
-export_to_buf(const char *role, enum sandbox_export form, char *buf,
-    size_t len, int *rc, char *err, size_t errlen)
+export_to_buf(const char *role, enum sandbox_export form, char *buf, size_t len,
+    int *rc, char *err, size_t errlen)
 {
 	int p[2];
 	size_t off = 0;
@@ -251,12 +252,11 @@ Test(sandbox_export, pfc_and_bpf_of_each_role)
 	char err[160];
 	int rc;
 
-	for (const char *const *r = (const char *const[]){"logger", "attach",
-		 NULL};
-	    *r != NULL; r++) {
-		size_t n = export_to_buf(
-		    *r, SANDBOX_EXPORT_PFC, buf, sizeof(buf) - 1, &rc, err,
-		    sizeof(err));
+	for (const char *const *r =
+		 (const char *const[]){"logger", "attach", NULL};
+	     *r != NULL; r++) {
+		size_t n = export_to_buf(*r, SANDBOX_EXPORT_PFC, buf,
+		    sizeof(buf) - 1, &rc, err, sizeof(err));
 		cr_assert_eq(rc, 0, "%s: %s", *r, err);
 		buf[n] = '\0';
 		cr_expect_not_null(strstr(buf, "# pseudo filter code start"),

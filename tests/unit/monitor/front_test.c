@@ -30,7 +30,8 @@ Test(mon_identity, build_names_resolve)
 		cr_skip_test("%s/%s not on this system", VIGIL_CHILD_USER,
 		    VIGIL_CHILD_GROUP);
 	cr_assert_eq(mon_identity_resolve(VIGIL_CHILD_USER, VIGIL_CHILD_GROUP,
-	    &uid, &gid, msg, sizeof(msg)), 0, "%s", msg);
+			 &uid, &gid, msg, sizeof(msg)),
+	    0, "%s", msg);
 	cr_expect_eq(uid, pw->pw_uid);
 	cr_expect_eq(gid, gr->gr_gid);
 	cr_expect_neq(uid, 0);
@@ -48,8 +49,9 @@ Test(mon_identity, other_names_resolve)
 
 	if (pw == NULL || gr == NULL)
 		cr_skip_test("no daemon user or group here");
-	cr_assert_eq(mon_identity_resolve("daemon", "daemon", &uid, &gid, msg,
-	    sizeof(msg)), 0, "%s", msg);
+	cr_assert_eq(mon_identity_resolve(
+			 "daemon", "daemon", &uid, &gid, msg, sizeof(msg)),
+	    0, "%s", msg);
 	cr_expect_eq(uid, pw->pw_uid);
 	cr_expect_eq(gid, gr->gr_gid);
 }
@@ -60,9 +62,11 @@ Test(mon_identity, unknown_user_named)
 	uid_t uid = 0;
 	gid_t gid = 0;
 
-	cr_assert_eq(mon_identity_resolve("vigil-no-such-user", "nogroup",
-	    &uid, &gid, msg, sizeof(msg)), -1);
-	cr_expect_str_eq(msg, "Failed to find the sandbox user "
+	cr_assert_eq(mon_identity_resolve("vigil-no-such-user", "nogroup", &uid,
+			 &gid, msg, sizeof(msg)),
+	    -1);
+	cr_expect_str_eq(msg,
+	    "Failed to find the sandbox user "
 	    "vigil-no-such-user (build setting CHILD_USER): no such user");
 }
 
@@ -74,9 +78,11 @@ Test(mon_identity, unknown_group_named)
 
 	if (getpwnam("nobody") == NULL)
 		cr_skip_test("no nobody user here");
-	cr_assert_eq(mon_identity_resolve("nobody", "vigil-no-such-group",
-	    &uid, &gid, msg, sizeof(msg)), -1);
-	cr_expect_str_eq(msg, "Failed to find the sandbox group "
+	cr_assert_eq(mon_identity_resolve("nobody", "vigil-no-such-group", &uid,
+			 &gid, msg, sizeof(msg)),
+	    -1);
+	cr_expect_str_eq(msg,
+	    "Failed to find the sandbox group "
 	    "vigil-no-such-group (build setting CHILD_GROUP): no such group");
 }
 
@@ -87,14 +93,16 @@ Test(mon_identity, root_refused)
 	uid_t uid = 0;
 	gid_t gid = 0;
 
-	cr_assert_eq(mon_identity_resolve("root", "nogroup", &uid, &gid, msg,
-	    sizeof(msg)), -1);
+	cr_assert_eq(mon_identity_resolve(
+			 "root", "nogroup", &uid, &gid, msg, sizeof(msg)),
+	    -1);
 	cr_expect_str_eq(msg, "The sandbox user root (build setting "
-	    "CHILD_USER) is uid 0: refused");
+			      "CHILD_USER) is uid 0: refused");
 	if (getpwnam("nobody") == NULL)
 		cr_skip_test("no nobody user here");
-	cr_assert_eq(mon_identity_resolve("nobody", "root", &uid, &gid, msg,
-	    sizeof(msg)), -1);
+	cr_assert_eq(mon_identity_resolve(
+			 "nobody", "root", &uid, &gid, msg, sizeof(msg)),
+	    -1);
 	cr_expect_str_eq(msg, "The sandbox group root (build setting "
-	    "CHILD_GROUP) is gid 0: refused");
+			      "CHILD_GROUP) is gid 0: refused");
 }
