@@ -112,6 +112,58 @@ def test_sandbox_identity_unknown_user_fails_start():
         assert not os.path.exists(c.pidfile), "the runtime ran"
 
 
+# Runs argv[1:] with landlock_create_ruleset refused with ENOSYS, as on a
+# kernel without Landlock: a seccomp filter of the test's own, inherited by
+# the monitor, its children and the runtime (harmless to them).
+_NO_LANDLOCK = r'''
+import ctypes, ctypes.util, errno, os, sys
+lib = ctypes.CDLL(ctypes.util.find_library("seccomp"))
+lib.seccomp_init.restype = ctypes.c_void_p
+ctx = ctypes.c_void_p(lib.seccomp_init(ctypes.c_uint32(0x7fff0000)))  # ALLOW
+nr = lib.seccomp_syscall_resolve_name(b"landlock_create_ruleset")
+act = ctypes.c_uint32(0x00050000 | errno.ENOSYS)                     # ERRNO
+if (not ctx or nr < 0 or lib.seccomp_rule_add(ctx, act, nr, 0) != 0 or
+        lib.seccomp_load(ctx) != 0):
+    sys.exit("no-landlock wrapper: cannot load its filter")
+os.execv(sys.argv[1], sys.argv[1:])
+'''
+
+
+@ref_differs("conmon 2.1.6 has no sandboxed children")
+def test_sandbox_without_landlock_one_info_line():
+    """A kernel without Landlock (ENOSYS): the reaper says so in exactly one
+    info line and both children start with every other sandbox step."""
+    with Case() as c:
+        script = os.path.join(c.dir, "no-landlock.py")
+        with open(script, "w") as f:
+            f.write(_NO_LANDLOCK)
+        wrapper = os.path.join(c.dir, "conmon")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\nexec python3 %s %s \"$@\"\n" % (
+                script, harness.CONMON))
+        os.chmod(wrapper, 0o755)
+        harness.CONMON = wrapper
+        c.bundle(["/bin/sleep", "1000"])
+        m = c.start(extra=["-i", "--log-level", "info"])
+        c.runc_start()
+        kids = harness.wait_for(
+            lambda: audit.sandboxed_children(c.daemon_pid()) if set(
+                audit.sandboxed_children(c.daemon_pid())) == set(ROLES)
+            else None, what="both children")
+        for role, p in sorted(kids.items()):
+            st = harness.wait_for(
+                lambda: proc_status(p) if proc_status(p).get("Seccomp") ==
+                "2" else None, what="%s filtered" % role)
+            assert st["NoNewPrivs"] == "1", "%s: %r" % (role, st)
+            assert int(st["CapEff"], 16) == 0, "%s: %r" % (role, st)
+        err = m.stderr()
+        line = ("[conmon:i]: Landlock is not available (Function not "
+                "implemented): the children run without a filesystem "
+                "restriction")
+        assert err.count("Landlock") == 1 and line in err, \
+            "stderr %r" % err
+
+
 @ref_differs("conmon 2.1.6 has no sandboxed children")
 def test_sandbox_loaded_filters_match_profiles():
     """The program each running child has loaded (PTRACE_SECCOMP_GET_FILTER)
