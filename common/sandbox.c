@@ -13,12 +13,15 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cap-ng.h>
+#include <linux/landlock.h>
 #include <seccomp.h>
 
 #include "common/chan.h"
@@ -26,6 +29,36 @@
 #include "common/io.h"
 #include "common/profile.h"
 #include "common/sandbox.h"
+
+/*
+ * Landlock's rights by ABI version (step 5). Debian 12's linux/landlock.h
+ * stops at ABI 2 while the running kernel may be far newer; the values are
+ * a stable kernel ABI (include/uapi/linux/landlock.h), defined here where
+ * the headers lack them so a child handles every right its kernel knows.
+ */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14) /* ABI 3 */
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
+#endif
+#ifndef LANDLOCK_ACCESS_NET_BIND_TCP
+#define LANDLOCK_ACCESS_NET_BIND_TCP	(1ULL << 0) /* ABI 4 */
+#define LANDLOCK_ACCESS_NET_CONNECT_TCP (1ULL << 1)
+#endif
+#ifndef LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
+#define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0) /* ABI 6 */
+#define LANDLOCK_SCOPE_SIGNAL		    (1ULL << 1)
+#endif
+/* ABI 1: EXECUTE (bit 0) to MAKE_SYM (bit 12). */
+#define SANDBOX_LL_FS_V1 ((LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1)
+
+/* struct landlock_ruleset_attr as of ABI 6; older kernels read a prefix. */
+struct sandbox_ll_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net; /* ABI 4 */
+	uint64_t scoped;	     /* ABI 6 */
+};
 
 /* The channel's number in every child (step 1). */
 #define SANDBOX_CHAN_FD 3
@@ -294,6 +327,82 @@ sandbox_rlimits(unsigned nofile)
 }
 
 int
+sandbox_landlock_abi(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+
+	return abi < 0 ? -1 : (int)abi;
+}
+
+bool
+sandbox_landlock_absent(int err)
+{
+	/* ENOSYS: not built in; EOPNOTSUPP: built in, disabled at boot */
+	return err == ENOSYS || err == EOPNOTSUPP;
+}
+
+/*
+ * Every right the kernel's ABI knows is handled and no rule grants one:
+ * no path can be opened, created, removed, executed, truncated or
+ * ioctl'ed, no TCP port bound or connected, no signal sent and no
+ * abstract socket reached outside the child. fds it holds or receives
+ * keep what they were opened with (Landlock checks at open time).
+ * A kernel with a later ABI gets the rights this code knows of.
+ */
+static void
+sandbox_ll_rights(int abi, struct sandbox_ll_attr *a, size_t *size)
+{
+	memset(a, 0, sizeof(*a));
+	a->handled_access_fs = SANDBOX_LL_FS_V1;
+	*size = offsetof(struct sandbox_ll_attr, handled_access_net);
+	if (abi >= 2)
+		a->handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		a->handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (abi >= 4) {
+		a->handled_access_net = LANDLOCK_ACCESS_NET_BIND_TCP |
+					LANDLOCK_ACCESS_NET_CONNECT_TCP;
+		*size = offsetof(struct sandbox_ll_attr, scoped);
+	}
+	if (abi >= 5)
+		a->handled_access_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	if (abi >= 6) {
+		a->scoped =
+		    LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL;
+		*size = sizeof(*a);
+	}
+}
+
+/*
+ * Step 5's filesystem half: a Landlock domain that grants nothing. Only a
+ * kernel without Landlock lets the child go on without it (the reaper says
+ * so once); any other failure fails the child (security.md: fail closed).
+ */
+static int
+sandbox_landlock(const char **step)
+{
+	struct sandbox_ll_attr attr;
+	size_t size;
+	int abi, fd, rc, saved;
+
+	*step = "landlock: version";
+	if ((abi = sandbox_landlock_abi()) < 0)
+		return sandbox_landlock_absent(errno) ? 0 : -1;
+	sandbox_ll_rights(abi, &attr, &size);
+	*step = "landlock: create_ruleset";
+	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+	if (fd < 0)
+		return -1;
+	*step = "landlock: restrict_self";
+	rc = (int)syscall(SYS_landlock_restrict_self, fd, 0);
+	saved = errno;
+	(void)close(fd); /* the domain holds the ruleset; the fd is done */
+	errno = saved;
+	return rc < 0 ? -1 : 0;
+}
+
+int
 sandbox_drop(
     const struct sandbox_conf *conf, int *chan_out, char *err, size_t errlen)
 {
@@ -322,6 +431,8 @@ sandbox_drop(
 		return sandbox_fail(err, errlen, "rlimits");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return sandbox_fail(err, errlen, "no_new_privs");
+	if (sandbox_landlock(&step) < 0)
+		return sandbox_fail(err, errlen, step);
 	return 0;
 }
 
@@ -399,22 +510,44 @@ sandbox_filter_new(void)
 	return ctx;
 }
 
-/* Parses `text`, builds the filter and loads it; err is set on failure. */
-static int
-sandbox_filter_load(const char *text, char *err, size_t errlen)
+/*
+ * The filter of a profile text, built and not loaded: the one way to a
+ * filter, for the child's load and for the exports (--export-seccomp-pfc,
+ * the audit's seccomp_export_bpf), so what they show is what runs.
+ */
+static scmp_filter_ctx
+sandbox_filter_build(const char *text, char *err, size_t errlen)
 {
 	char why[160];
 	scmp_filter_ctx ctx;
-	int rc;
 
 	if (profile_parse(text, &sandbox_profile, why, sizeof(why)) < 0)
 		goto bad_profile;
-	if ((ctx = sandbox_filter_new()) == NULL)
-		return sandbox_fail(err, errlen, "seccomp: init");
+	if ((ctx = sandbox_filter_new()) == NULL) {
+		(void)sandbox_fail(err, errlen, "seccomp: init");
+		return NULL;
+	}
 	if (profile_apply(&sandbox_profile, ctx, why, sizeof(why)) < 0) {
 		seccomp_release(ctx);
 		goto bad_profile;
 	}
+	return ctx;
+bad_profile:
+	if (err != NULL && errlen > 0)
+		(void)snprintf(err, errlen, "seccomp: profile: %s", why);
+	errno = EINVAL;
+	return NULL;
+}
+
+/* Builds the filter of `text` and loads it; err is set on failure. */
+static int
+sandbox_filter_load(const char *text, char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx;
+	int rc;
+
+	if ((ctx = sandbox_filter_build(text, err, errlen)) == NULL)
+		return -1;
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx); /* allowed by the profile: munmap, brk */
 	if (rc < 0) {
@@ -422,11 +555,48 @@ sandbox_filter_load(const char *text, char *err, size_t errlen)
 		return sandbox_fail(err, errlen, "seccomp: load");
 	}
 	return 0;
-bad_profile:
-	if (err != NULL && errlen > 0)
-		(void)snprintf(err, errlen, "seccomp: profile: %s", why);
-	errno = EINVAL;
-	return -1;
+}
+
+/* A role's embedded text, or NULL with err naming the role. */
+static const char *
+sandbox_role_text(const char *role, char *err, size_t errlen)
+{
+	const char *text = profile_text_of(role);
+
+	if (text == NULL) {
+		if (err != NULL && errlen > 0)
+			(void)snprintf(err, errlen,
+			    "seccomp: no profile for %s",
+			    role != NULL ? role : "(null)");
+		errno = ENOENT;
+	}
+	return text;
+}
+
+int
+sandbox_filter_export(const char *role, int fd, enum sandbox_export form,
+    char *err, size_t errlen)
+{
+	const char *text = sandbox_role_text(role, err, errlen);
+	scmp_filter_ctx ctx;
+	int rc;
+
+	if (text == NULL)
+		return -1;
+	if ((ctx = sandbox_filter_build(text, err, errlen)) == NULL)
+		return -1;
+	if (form == SANDBOX_EXPORT_PFC)
+		rc = seccomp_export_pfc(ctx, fd);
+	else
+		rc = seccomp_export_bpf(ctx, fd);
+	seccomp_release(ctx);
+	if (rc < 0) {
+		errno = -rc;
+		return sandbox_fail(err, errlen,
+		    form == SANDBOX_EXPORT_PFC ? "seccomp: export PFC"
+					       : "seccomp: export BPF");
+	}
+	return 0;
 }
 
 int
@@ -440,15 +610,9 @@ sandbox_seccomp_text(const char *text, int chan_fd, char *err, size_t errlen)
 int
 sandbox_seccomp(const char *role, int chan_fd, char *err, size_t errlen)
 {
-	const char *text = profile_text_of(role);
+	const char *text = sandbox_role_text(role, err, errlen);
 
-	if (text == NULL) {
-		if (err != NULL && errlen > 0)
-			(void)snprintf(err, errlen,
-			    "seccomp: no profile for %s",
-			    role != NULL ? role : "(null)");
-		errno = ENOENT;
+	if (text == NULL)
 		return -1;
-	}
 	return sandbox_seccomp_text(text, chan_fd, err, errlen);
 }

@@ -31,10 +31,21 @@ void sandbox_title_init(int argc, char **argv);
  * Steps 1-5: moves chan_fd to fd 3 (the new number is returned through
  * conf->chan_fd's copy in *chan_out), closes every other fd >= 3, retitles,
  * drops capabilities/ids/groups, not dumpable, PDEATHSIG + parent check,
- * rlimits, no_new_privs. Returns -1 with the failed step in err.
+ * rlimits, no_new_privs, then a Landlock domain granting no filesystem
+ * access (skipped only where the kernel has no Landlock). From then on
+ * the child opens no path, even before its filter is loaded. Returns -1
+ * with the failed step in err.
  */
 int sandbox_drop(const struct sandbox_conf *, int *chan_out, char *err,
     size_t errlen) VIGIL_MUST_CHECK;
+
+/*
+ * The running kernel's Landlock ABI version (>= 1), or -1 with errno;
+ * sandbox_landlock_absent(errno) tells a kernel without Landlock, which
+ * the children tolerate, from a failure, which stops them.
+ */
+int sandbox_landlock_abi(void) VIGIL_MUST_CHECK;
+bool sandbox_landlock_absent(int err);
 
 /*
  * Step 6: installs the SIGSYS reporter (one prebuilt CHAN_TRAP on chan_fd,
@@ -50,5 +61,18 @@ int sandbox_seccomp(const char *role, int chan_fd, char *err, size_t errlen)
  */
 int sandbox_seccomp_text(const char *text, int chan_fd, char *err,
     size_t errlen) VIGIL_MUST_CHECK;
+
+enum sandbox_export {
+	SANDBOX_EXPORT_PFC, /* libseccomp's readable pseudo filter code */
+	SANDBOX_EXPORT_BPF, /* the raw program, as the kernel holds it */
+};
+
+/*
+ * Writes to fd the filter a `role` child loads, built by the same code as
+ * the child's (its embedded text, attributes and rules): the PFC for
+ * --export-seccomp-pfc, the BPF for `make audit-seccomp`. -1 with err.
+ */
+int sandbox_filter_export(const char *role, int fd, enum sandbox_export,
+    char *err, size_t errlen) VIGIL_MUST_CHECK;
 
 #endif

@@ -22,12 +22,13 @@
 #include "common/diag.h"
 #include "common/io.h"
 #include "common/num.h"
+#include "common/sandbox.h"
 #include "monitor/mon.h"
+
+#include "identity.h" /* generated: build/gen/identity.h (CHILD_USER) */
 
 /* Fallback scan range when /proc is not mounted. */
 #define MON_FD_SCAN_MAX 1024
-/* Used when the system has no "nobody"/"nogroup" entries. */
-#define MON_NOBODY_ID 65534
 
 static void
 fds_add(struct mon *m, int fd, size_t *cap)
@@ -160,19 +161,77 @@ mon_sync_pipe(struct mon *m)
 	}
 }
 
-/* The unprivileged identity of the sandboxed children (when root). */
+/* getpwnam/getgrnam's errnos for "no such entry" (getpwnam(3)). */
+static bool
+mon_id_missing(int err)
+{
+	return err == 0 || err == ENOENT || err == ESRCH || err == EBADF ||
+	       err == EPERM;
+}
+
+int
+mon_identity_resolve(const char *user, const char *group, uid_t *uid,
+    gid_t *gid, char *msg, size_t msglen)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		(void)snprintf(msg, msglen, "Failed to find the sandbox user "
+		    "%s (build setting CHILD_USER): %s", user,
+		    mon_id_missing(errno) ? "no such user" : strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		(void)snprintf(msg, msglen, "The sandbox user %s (build "
+		    "setting CHILD_USER) is uid 0: refused", user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	errno = 0;
+	if ((gr = getgrnam(group)) == NULL) {
+		(void)snprintf(msg, msglen, "Failed to find the sandbox group "
+		    "%s (build setting CHILD_GROUP): %s", group,
+		    mon_id_missing(errno) ? "no such group" : strerror(errno));
+		return -1;
+	}
+	if (gr->gr_gid == 0) {
+		(void)snprintf(msg, msglen, "The sandbox group %s (build "
+		    "setting CHILD_GROUP) is gid 0: refused", group);
+		return -1;
+	}
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+/*
+ * The sandboxed children's identity when root (architecture.md "Sandbox"
+ * step 3): names fixed at build time, resolved here in the reaper before
+ * any child is forked; an unknown name fails the start. And the one line
+ * that says a kernel lacks Landlock (step 5), which the children skip.
+ */
 void
 mon_child_identity(struct mon *m)
 {
-	struct passwd *pw = getpwnam("nobody");
-	struct group *gr = getgrnam("nogroup");
+	char msg[256];
+	int abi;
 
-	m->child_uid = pw != NULL ? pw->pw_uid : MON_NOBODY_ID;
-	if (gr == NULL)
-		gr = getgrnam("nobody");
-	m->child_gid = gr != NULL ? gr->gr_gid : MON_NOBODY_ID;
+	if (geteuid() == 0 &&
+	    mon_identity_resolve(VIGIL_CHILD_USER, VIGIL_CHILD_GROUP,
+		&m->child_uid, &m->child_gid, msg, sizeof(msg)) < 0) {
+		/* after the detach: the manager reads it on the sync pipe */
+		mon_sync_report(m, -1, msg, strlen(msg));
+		fatalx("%s", msg);
+	}
 	endpwent();
 	endgrent();
+	if ((abi = sandbox_landlock_abi()) >= 0)
+		diag_debug("Landlock ABI %d: the children open no path", abi);
+	else if (sandbox_landlock_absent(errno))
+		diag_info("Landlock is not available (%s): the children run "
+		    "without a filesystem restriction", strerror(errno));
+	/* any other failure: each child fails its start naming the step */
 }
 
 static void

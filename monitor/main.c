@@ -68,6 +68,16 @@ main(int argc, char **argv)
 		mon_opts_print_help();
 		return 0;
 	}
+	/* README "Auditing vigil's sandbox": like --version, nothing else */
+	if (o.print_seccomp_profile != NULL &&
+	    mon_opts_print_profile(o.print_seccomp_profile, msg,
+		sizeof(msg)) < 0)
+		fail_line(msg);
+	if (o.export_seccomp_pfc != NULL &&
+	    mon_opts_export_pfc(o.export_seccomp_pfc, msg, sizeof(msg)) < 0)
+		fail_line(msg);
+	if (o.print_seccomp_profile != NULL || o.export_seccomp_pfc != NULL)
+		return 0;
 	if (mon_opts_check(&o, msg, sizeof(msg)) < 0)
 		fail_line(msg);
 	diag_set_level(o.level);

@@ -168,6 +168,12 @@ void mon_oom_restore(const struct mon *);
 void mon_start_pipe(struct mon *);
 void mon_sync_pipe(struct mon *);
 void mon_child_identity(struct mon *);
+/*
+ * The children's uid and gid from a user and a group name; refuses an
+ * unknown name and uid or gid 0. -1 with the whole message in msg.
+ */
+int mon_identity_resolve(const char *user, const char *group, uid_t *,
+    gid_t *, char *msg, size_t msglen) VIGIL_MUST_CHECK;
 void mon_detach(struct mon *);
 
 /* paths.c: every open, create and rename, under policy (spec 9.5, 10.3). */

@@ -16,6 +16,8 @@
 #include "common/compiler.h"
 #include "common/diag.h"
 #include "common/num.h"
+#include "common/profile.h"
+#include "common/sandbox.h"
 #include "monitor/options.h"
 
 #include "version.h" /* generated: build/gen/version.h */
@@ -158,6 +160,12 @@ static const struct mon_opt_def mon_opt_defs[] = {
 	MON_O("timeout", 'T', INT, timeout,
 	    "Kill container after specified timeout in seconds."),
 	MON_O("version", 0, FLAG, version, "Print the version and exit"),
+	MON_O("print-seccomp-profile", 0, STR, print_seccomp_profile,
+	    "Print the seccomp profile of a sandboxed role (logger or "
+	    "attach) and exit"),
+	MON_O("export-seccomp-pfc", 0, STR, export_seccomp_pfc,
+	    "Print the seccomp filter a role's child loads, as libseccomp's "
+	    "PFC, and exit"),
 	MON_O("seccomp-notify-socket", 0, STR, seccomp_notify_socket,
 	    "Path to the socket where the seccomp notification fd is received"),
 	MON_O("seccomp-notify-plugins", 0, STR, seccomp_notify_plugins,
@@ -491,6 +499,58 @@ mon_opts_print_version(void)
 	/* spec 1.4: nothing else on stdout; a failed write changes nothing. */
 	(void)fputs("conmon version " MON_CONMON_VERSION "\n"
 	    "commit: vigil-" VIGIL_VERSION "-" VIGIL_COMMIT "\n", stdout);
+}
+
+/* "[conmon:e]: unknown role 'X' for --OPT (one of: attach, logger)". */
+static int
+mon_unknown_role(const char *role, const char *opt, char *msg, size_t msglen)
+{
+	char known[128] = "";
+	size_t off = 0;
+
+	for (const struct profile_text *t = profile_texts; t->role != NULL;
+	    t++) {
+		int n = snprintf(known + off, sizeof(known) - off, "%s%s",
+		    off > 0 ? ", " : "", t->role);
+		if (n < 0 || (size_t)n >= sizeof(known) - off)
+			break; /* a cut list is still a hint */
+		off += (size_t)n;
+	}
+	return mon_fail(msg, msglen, MON_ERR "unknown role '%s' for --%s "
+	    "(one of: %s)", role, opt, known);
+}
+
+int
+mon_opts_print_profile(const char *role, char *msg, size_t msglen)
+{
+	const char *text = profile_text_of(role);
+
+	if (text == NULL)
+		return mon_unknown_role(role, "print-seccomp-profile", msg,
+		    msglen);
+	if (fputs(text, stdout) == EOF || fflush(stdout) == EOF)
+		return mon_fail(msg, msglen, MON_ERR "Failed to write the %s "
+		    "profile: %s", role, strerror(errno));
+	return 0;
+}
+
+int
+mon_opts_export_pfc(const char *role, char *msg, size_t msglen)
+{
+	char err[256];
+
+	if (profile_text_of(role) == NULL)
+		return mon_unknown_role(role, "export-seccomp-pfc", msg,
+		    msglen);
+	/* the PFC goes to the fd, past stdio: nothing may wait in front */
+	if (fflush(stdout) == EOF)
+		return mon_fail(msg, msglen, MON_ERR "Failed to write the %s "
+		    "filter: %s", role, strerror(errno));
+	if (sandbox_filter_export(role, STDOUT_FILENO, SANDBOX_EXPORT_PFC,
+		err, sizeof(err)) < 0)
+		return mon_fail(msg, msglen, MON_ERR "Failed to export the %s "
+		    "filter: %s", role, err);
+	return 0;
 }
 
 static size_t

@@ -76,6 +76,8 @@ struct mon_opts {
 	int timeout;
 	bool version;
 	bool help;
+	char *print_seccomp_profile; /* ROLE: print its profile text, exit */
+	char *export_seccomp_pfc;    /* ROLE: print its filter's PFC, exit */
 	char *seccomp_notify_socket;
 	char *seccomp_notify_plugins;
 
@@ -102,6 +104,17 @@ void mon_opts_free(struct mon_opts *);
  */
 int mon_opts_parse(struct mon_opts *, int argc, char **argv, char *msg,
     size_t msglen) VIGIL_MUST_CHECK;
+
+/*
+ * --print-seccomp-profile ROLE and --export-seccomp-pfc ROLE (README
+ * "Auditing vigil's sandbox"): the embedded profile text, and libseccomp's
+ * PFC of exactly the filter a ROLE child loads, on stdout. Like --version
+ * they need no other option. -1 with the whole line in msg.
+ */
+int mon_opts_print_profile(const char *role, char *msg, size_t msglen)
+    VIGIL_MUST_CHECK;
+int mon_opts_export_pfc(const char *role, char *msg, size_t msglen)
+    VIGIL_MUST_CHECK;
 
 /* `--version` (exactly the two lines of spec 1.4) and `--help` texts. */
 void mon_opts_print_version(void);

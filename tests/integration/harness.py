@@ -989,7 +989,7 @@ class Case:
                   self.runc_root, self.sock_dir):
             os.makedirs(d, exist_ok=True)
         self.monitors = []
-        self.conmon = CONMON            # a test may pick a build variant
+        self.conmon = None              # a build variant; None: CONMON
         self.container_pid = None       # from the last pid record
         self.extra_pids = []
         self._closers = []
@@ -1256,7 +1256,8 @@ class Case:
             stderr = open(err_path, "wb")
             opened.append(stderr)
         try:
-            proc = spawn([self.conmon] + list(args), fdmap=fdmap, env=e,
+            proc = spawn([self.conmon or CONMON] + list(args), fdmap=fdmap,
+                         env=e,
                          cwd=cwd or self.dir, stdout=stdout, stderr=stderr,
                          umask=umask)
         finally:

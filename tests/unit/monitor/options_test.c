@@ -19,6 +19,7 @@
 #include <criterion/redirect.h>
 
 #include "common/compiler.h"
+#include "common/profile.h"
 #include "monitor/options.h"
 
 #include "version.h"
@@ -898,4 +899,36 @@ Test(mon_options, help_output)
 	cr_assert(strchr(line, '\n') > strstr(line, "journald"),
 	    "journald must be on the option's own line");
 	free(out);
+}
+
+/* README "Auditing vigil's sandbox": a role each, no other option. */
+Test(mon_options, inspection_options_parse)
+{
+	cr_assert_eq(PARSE("--print-seccomp-profile", "logger",
+	    "--export-seccomp-pfc=attach"), 0, "%s", msg);
+	cr_expect_str_eq(o.print_seccomp_profile, "logger");
+	cr_expect_str_eq(o.export_seccomp_pfc, "attach");
+	cr_expect_null(o.cid);
+	cr_assert_eq(PARSE("--export-seccomp-pfc"), -1);
+	cr_expect_str_eq(msg, "conmon: option parsing failed: Missing "
+	    "argument for --export-seccomp-pfc");
+}
+
+Test(mon_options, print_profile_is_the_embedded_text,
+    .init = cr_redirect_stdout)
+{
+	cr_assert_eq(mon_opts_print_profile("attach", msg, sizeof(msg)), 0,
+	    "%s", msg);
+	(void)fflush(stdout);
+	cr_assert_stdout_eq_str(profile_text_of("attach"));
+}
+
+Test(mon_options, inspection_unknown_role)
+{
+	cr_assert_eq(mon_opts_print_profile("bogus", msg, sizeof(msg)), -1);
+	cr_expect_str_eq(msg, "[conmon:e]: unknown role 'bogus' for "
+	    "--print-seccomp-profile (one of: attach, logger)");
+	cr_assert_eq(mon_opts_export_pfc("", msg, sizeof(msg)), -1);
+	cr_expect_str_eq(msg, "[conmon:e]: unknown role '' for "
+	    "--export-seccomp-pfc (one of: attach, logger)");
 }
