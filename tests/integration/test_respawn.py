@@ -29,8 +29,8 @@ import threading
 import time
 
 import harness
-from harness import (REPO, Case, Inotify, alive, holds_for, need_attach,
-                     proc_cmdline_raw, proc_stat, proc_status, read_file,
+from harness import (REPO, Case, Inotify, alive, holds_for, kill_quietly,
+                     need_attach, proc_cmdline_raw, proc_stat, proc_status, read_file,
                      reconstruct, ref_differs, timeout, wait_for)
 from test_enospc import _private_devlog, mount_tmpfs, umount
 
@@ -326,3 +326,230 @@ def test_sec36_kill9_logger_every_200ms_1gb():
     finally:
         if mnt:
             umount(mnt)
+
+
+def lines_upto(c, prefix, n):
+    return ["%s%d" % (prefix, i) for i in range(n)]
+
+
+def counted_script(prefix, n, then="exit 0"):
+    """n lines `<prefix><i>`; then `then` (shell)."""
+    return ("i=0; while [ $i -lt %d ]; do echo %s$i; i=$((i+1)); done; %s"
+            % (n, prefix, then))
+
+
+def wait_stopped(pid):
+    wait_for(lambda: (proc_stat(pid) or ("?",))[0] == "T",
+             what="pid %d to stop" % pid)
+
+
+def log_when_exit_file(c, w):
+    """Wait for the exit file's event on watch w (its rename into the exit
+    directory) and read the log at once: what is in it now was written
+    before the exit file (spec 10.2)."""
+    w.wait(c.cid)
+    return c.log_lines("stdout")
+
+
+@ref_differs("2.1.6 has no logger process")
+def test_sec36_torn_end_cut_by_next_logger():
+    """A logger killed in the middle of a write leaves a torn record at
+    the end of the log (the write stored part of its buffer). Made
+    deterministic: the reaper is stopped, the logger killed, and a record
+    head without its LF appended to the log as that write would have
+    left it; once the reaper continues, the new logger cuts exactly those
+    bytes before it writes (security 36), so the next record is not glued
+    to them; the reaper's warning says no output was lost (the logger was
+    idle) and respawns in 10 ms."""
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c", counted_script("A", 100, "") +
+                  "while [ ! -e /shared/go ]; do sleep 0.02; done; " +
+                  counted_script("B", 100)], shared=True)
+        sl = start_with_syslog(c, extra=["--log-level", "info"])
+        d = c.daemon_pid()
+        c.runc_start()
+        c.wait_log("A99\n")
+        lp = child_of_role(d, "logger")
+        torn = b"2026-01-01T00:00:00.000000000+00:00 stdout F torn-he"
+        os.kill(d, signal.SIGSTOP)
+        try:
+            wait_stopped(d)
+            os.kill(lp, signal.SIGKILL)
+            wait_for(lambda: (proc_stat(lp) or ("Z",))[0] == "Z",
+                     what="the logger to die")
+            with open(c.log_path, "ab") as f:
+                f.write(torn)
+        finally:
+            os.kill(d, signal.SIGCONT)
+        wait_for(lambda: (child_of_role(d, "logger") or lp) != lp and
+                 sandboxed(child_of_role(d, "logger")),
+                 what="a new sandboxed logger")
+        c.touch_shared("go")
+        assert c.wait_exit() == "0", "exit file"
+        c.wait_gone(d)
+        msgs = sl.close()
+        got = c.log_lines("stdout")
+        want = lines_upto(c, "A", 100) + lines_upto(c, "B", 100)
+        assert got == want, "log lines %r ... (%d), want A0..A99 B0..B99" % (
+            got[95:105], len(got))
+        died = deaths(msgs)
+        assert len(died) == 1 and died[0]["pid"] == lp, \
+            "deaths in syslog: %r" % died
+        assert died[0]["lost"] == 0 and died[0]["delay"] == RESPAWN_MIN_MS, \
+            "death of an idle logger: %r" % died[0]
+        cuts = [int(m.group(1)) for m in map(CUT_RE.search, msgs) if m]
+        assert cuts == [len(torn)], "cuts %r, want [%d]" % (cuts, len(torn))
+
+
+@ref_differs("2.1.6 has no logger process")
+def test_sec38_container_exits_while_logger_stopped():
+    """security 38: the logger is stopped (SIGSTOP) while the container
+    writes its last 2000 lines and exits. No exit file while the output
+    waits in the pipe; after SIGCONT the logger drains, and the log holds
+    every line when the exit file appears (inotify)."""
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  "echo ready; while [ ! -e /shared/go ]; do sleep 0.02; "
+                  "done; " + counted_script("L", 2000, "exit 4")],
+                 shared=True)
+        c.start()
+        d = c.daemon_pid()
+        c.runc_start()
+        c.wait_log("ready\n")
+        lp = child_of_role(d, "logger")
+        os.kill(lp, signal.SIGSTOP)
+        try:
+            wait_stopped(lp)
+            with Inotify(c.exit_dir) as w:
+                c.touch_shared("go")
+                c.wait_gone(c.container_pid)
+                holds_for(lambda: not os.path.exists(c.exit_file), 0.5,
+                          "no exit file while the logger is stopped")
+                os.kill(lp, signal.SIGCONT)
+                got = log_when_exit_file(c, w)
+        finally:
+            kill_quietly(lp, signal.SIGCONT)
+        assert got == ["ready"] + lines_upto(c, "L", 2000), \
+            "log when the exit file appeared: %d lines, last %r" % (
+                len(got), got[-1:])
+        assert c.wait_exit() == "4"
+        assert child_of_role(d, "logger") in (None, lp), "logger respawned"
+
+
+@ref_differs("2.1.6 has no logger process")
+def test_sec38_container_exits_while_logger_stopped_then_killed():
+    """security 38: the logger is stopped while the container writes its
+    last lines and exits, then killed: a new logger (within the drain
+    timeout) drains the pipe before the exit file; nothing is lost and the
+    reaper says so."""
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  "echo ready; while [ ! -e /shared/go ]; do sleep 0.02; "
+                  "done; " + counted_script("L", 2000, "exit 5")],
+                 shared=True)
+        sl = start_with_syslog(c)
+        d = c.daemon_pid()
+        c.runc_start()
+        c.wait_log("ready\n")
+        lp = child_of_role(d, "logger")
+        os.kill(lp, signal.SIGSTOP)
+        wait_stopped(lp)
+        with Inotify(c.exit_dir) as w:
+            c.touch_shared("go")
+            c.wait_gone(c.container_pid)
+            holds_for(lambda: not os.path.exists(c.exit_file), 0.5,
+                      "no exit file while the logger is stopped")
+            os.kill(lp, signal.SIGKILL)
+            got = log_when_exit_file(c, w)
+        assert got == ["ready"] + lines_upto(c, "L", 2000), \
+            "log when the exit file appeared: %d lines, last %r" % (
+                len(got), got[-1:])
+        assert c.wait_exit() == "5"
+        c.wait_gone(d)
+        died = deaths(sl.close())
+        assert [(x["pid"], x["lost"]) for x in died] == [(lp, 0)], \
+            "deaths in syslog: %r" % died
+
+
+@ref_differs("2.1.6 has no broker process")
+def test_kill9_broker_two_clients_stdin_streaming():
+    """issue 8 proof: kill -9 the attach broker while two clients (one on
+    <bundle>/attach, one through the --socket-dir-path symlink) stream
+    stdin to a container that echoes it. Both see EOF; the broker is back
+    (respawn time printed); a new client attaches, its input reaches the
+    container, its EOF closes stdin; the log holds every tick of the
+    container's own output and only whole stdin lines; exit file 0."""
+    need_attach("-i")
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  "(i=0; while [ ! -e /shared/stop ]; do echo tick$i; "
+                  "i=$((i+1)); sleep 0.005; done; echo ticks$i) & "
+                  "while read l; do echo \"in:$l\"; done; "
+                  "echo stdin-eof; touch /shared/stop; wait; exit 0"],
+                 shared=True)
+        sl = start_with_syslog(c, extra=["-i"])
+        d = c.daemon_pid()
+        c.runc_start()
+        c.wait_log("tick10\n")
+        a = c.attach(full=True)
+        b = c.attach()
+        stop = threading.Event()
+        sent = {a.name: 0, b.name: 0}
+
+        def stream(cl, tag):
+            n = 0
+            while not stop.is_set():
+                try:
+                    cl.send("%s-%d\n" % (tag, n))
+                except OSError:
+                    return
+                n += 1
+                sent[cl.name] = n
+                time.sleep(0.001)
+        ts = [threading.Thread(target=stream, args=(a, "a"), daemon=True),
+              threading.Thread(target=stream, args=(b, "b"), daemon=True)]
+        for t in ts:
+            t.start()
+        c.wait_log("in:a-50\n")
+        c.wait_log("in:b-50\n")
+        bp = child_of_role(d, "attach")
+        new, tf, tr = kill_and_time(d, "attach", bp)
+        measured("broker respawn after kill (ms): new pid %s, sandboxed %s",
+                 "%.1f" % tf if tf else "-", "%.1f" % tr if tr else "-")
+        assert new is not None and tr is not None, \
+            "no new sandboxed broker within 2 s"
+        for cl in (a, b):
+            cl.read_to_eof()        # fails unless EOF comes
+        stop.set()
+        for t in ts:
+            t.join(5)
+        nc = c.attach()
+        nc.send("after-respawn\n")
+        c.wait_log("in:after-respawn\n")
+        nc.shutdown_wr()
+        nc.read_to_eof()
+        assert c.wait_exit() == "0", "exit file"
+        c.wait_gone(d)
+        died = deaths(sl.close(), "attach")
+        assert [(x["pid"], x["delay"]) for x in died] == \
+            [(bp, RESPAWN_MIN_MS)], "broker deaths in syslog: %r" % died
+        out = c.log_lines("stdout")
+        ticks = [l for l in out if re.match(r"^tick\d+$", l)]
+        last = [l for l in out if l.startswith("ticks")]
+        assert last, "no closing ticks line: %r" % out[-5:]
+        n = int(last[0][5:])
+        assert ticks == ["tick%d" % i for i in range(n)], \
+            "the container's own output is incomplete: %d ticks of %d" % (
+                len(ticks), n)
+        ins = [l for l in out if l.startswith("in:")]
+        bad = [l for l in ins if not re.match(r"^in:([ab]-\d+|after-respawn)$",
+                                              l)]
+        assert not bad, "torn or merged stdin lines: %r" % bad[:5]
+        for tag in ("a", "b"):
+            got = [int(l.split("-")[1]) for l in ins
+                   if l.startswith("in:%s-" % tag)]
+            assert got == sorted(got) and len(got) >= 50, \
+                "client %s's lines out of order or missing: %r" % (
+                    tag, got[:10])
+        assert ins[-1] == "in:after-respawn", "last stdin line %r" % ins[-1:]
+        assert "stdin-eof" in out, "stdin never closed"
