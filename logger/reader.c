@@ -7,7 +7,10 @@
  * --log-size-max asks for a reopen (spec 9.3), and for room in the broker
  * pair (frames.c, bounded by LOG_PEER_STALL_MS), reading nothing more
  * meanwhile, so the pipe holds the rest and nothing is lost. Never writes
- * to a source.
+ * to a source. Keeps the progress page (common/role.h) current, so that a
+ * respawned logger cuts what its killed predecessor left half-written off
+ * the log and writes no record of its own there (no marker: README
+ * "Respawn").
  */
 #include <sys/stat.h>
 

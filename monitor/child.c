@@ -4,6 +4,10 @@
  * channel's handler table, fd hand-over, death and respawn. Every message
  * is validated by chan_recv() and then by its handler's state and field
  * checks; a bad one kills the child, never the reaper (style.md).
+ * A death is one warning: why, and for the logger the output bytes lost
+ * with it, counted from the kernel's read count and the logger's progress
+ * page, never from the output itself (security 36); nothing is written
+ * into the container's log for it (README "Respawn": no marker record).
  */
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -271,8 +275,8 @@ mon_child_peek(struct mon *m)
 	if (c->pid <= 0)
 		return;
 	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
-	    0 && si.si_pid == c->pid)
+	if (waitid(P_PID, (id_t)c->pid, &si,
+	    WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == c->pid)
 		c->rchar_end = proc_rchar(c->pid);
 }
 
