@@ -15,21 +15,21 @@
 
 #include "common/compiler.h"
 
+/* What one read of the logger takes at most (logger.h LOG_READ_MAX). */
+#define ROLE_LOG_READ_MAX 65536
+
 /*
  * The logger's progress (issue 8, security 36), in one page the reaper
  * maps shared before it forks the first logger; the broker unmaps it at
  * once. The logger keeps it current as it goes. The reaper reads it only
- * after it has reaped a logger, to say how many bytes of output died with
- * it (read but not yet logged), then marks them accounted; a respawned
+ * once a logger has died, to say how many bytes of output died with it
+ * (read but not yet logged), then marks them accounted; a respawned
  * logger carries on from it: it cuts a record its predecessor left torn at
  * the end of the log and resumes the size counters. Untrusted like any
  * child's word: a logger can write any value here, so the reaper only
  * prints numbers from it, and a new logger cuts at most one write buffer,
  * which the logger could do to its own log anyway.
  */
-/* What one read of the logger takes at most (logger.h LOG_READ_MAX). */
-#define ROLE_LOG_READ_MAX 65536
-
 struct role_progress {
 	uint64_t read;	       /* container bytes read, by every logger */
 	uint64_t done;	       /* of those: logged, skipped by a limit, or

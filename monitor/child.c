@@ -295,12 +295,13 @@ on_hello(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 	    h->version != CHAN_VERSION || h->pid != c->pid)
 		return -1;
 	c->hello = true;
-	/* before the logger is given a source to read (security 36) */
-	c->rchar0 = proc_rchar(c->pid);
-	if (c == &m->logger)
+	if (c == &m->logger) {
+		/* before it is given a source to read (security 36) */
+		c->rchar0 = proc_rchar(c->pid);
 		welcome_logger(m);
-	else
+	} else {
 		welcome_broker(m);
+	}
 	peer_new(m);
 	if (m->phase == MON_PH_LOGGER && child_needed_up(&m->logger) &&
 	    child_needed_up(&m->broker))
