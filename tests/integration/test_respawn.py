@@ -553,3 +553,59 @@ def test_kill9_broker_two_clients_stdin_streaming():
                     tag, got[:10])
         assert ins[-1] == "in:after-respawn", "last stdin line %r" % ins[-1:]
         assert "stdin-eof" in out, "stdin never closed"
+
+
+@ref_differs("2.1.6 has no logger process")
+def test_sec36_respawn_keeps_log_size_max():
+    """--log-size-max 1 MiB while the logger is killed every 100 ms under
+    a flood of numbered lines: a respawned logger goes on counting the
+    file it finds (its predecessor's progress page), not the reaper's
+    count from the last open, so the log never holds more than the limit
+    plus one record (spec 9.3; the size is polled all along, across the
+    reopens); the last file is whole records of the stream in order."""
+    numlines()
+    limit = 1 << 20
+    with Case() as c:
+        c.bundle(["/tmp/numlines", "gen", str(10 ** 9), str(LINE_BYTES),
+                  "65536"], edit=mount_helpers)
+        c.start(extra=["--log-size-max", str(limit)])
+        d = c.daemon_pid()
+        seen = {"max": 0, "n": 0}
+        stop = threading.Event()
+
+        def poll():
+            while not stop.is_set():
+                try:
+                    sz = os.stat(c.log_path).st_size
+                except FileNotFoundError:
+                    continue
+                seen["max"] = max(seen["max"], sz)
+                seen["n"] += 1
+                time.sleep(0.0002)
+        t = threading.Thread(target=poll, daemon=True)
+        t.start()
+        c.runc_start(wait_exec=False)
+        wait_for(lambda: seen["max"] > limit // 2,
+                 what="half the limit in the log")
+        kills = 0
+        for _ in range(10):
+            time.sleep(0.1)
+            lp = child_of_role(d, "logger")
+            new, _tf, tr = kill_and_time(d, "logger", lp)
+            assert new is not None and tr is not None, \
+                "no new logger after killing %d" % lp
+            kills += 1
+        time.sleep(0.2)
+        stop.set()
+        t.join(5)
+        c.runc_kill("KILL")
+        assert c.wait_exit() == "137", "exit file"
+        c.wait_gone(d)
+        summary, _gaps = check_log(c.log_path, 10 ** 9)
+        measured("--log-size-max %d: largest log seen %d bytes in %d "
+                 "polls over %d kills", limit, seen["max"], seen["n"],
+                 kills)
+        assert seen["max"] <= limit + LINE_BYTES - 1 + 46, \
+            "the log reached %d bytes, limit %d plus one record" % (
+                seen["max"], limit)
+        assert summary["records"] > 0, "empty last log"
