@@ -15,6 +15,34 @@
 
 #include "common/compiler.h"
 
+/* What one read of the logger takes at most (logger.h LOG_READ_MAX). */
+#define ROLE_LOG_READ_MAX 65536
+
+/*
+ * The logger's progress (issue 8, security 36), in one page the reaper
+ * maps shared before it forks the first logger; the broker unmaps it at
+ * once. The logger keeps it current as it goes. The reaper reads it only
+ * once a logger has died, to say how many bytes of output died with it
+ * (read but not yet logged), then marks them accounted; a respawned
+ * logger carries on from it: it cuts a record its predecessor left torn at
+ * the end of the log and resumes the size counters. Untrusted like any
+ * child's word: a logger can write any value here, so the reaper only
+ * prints numbers from it, and a new logger cuts at most one write buffer,
+ * which the logger could do to its own log anyway.
+ */
+struct role_progress {
+	uint64_t read;	       /* container bytes read, by every logger */
+	uint64_t done;	       /* of those: logged, skipped by a limit, or
+				  counted as lost */
+	uint64_t sink_dev;     /* the k8s-file log being written ... */
+	uint64_t sink_ino;     /* ... 0: none yet */
+	int64_t sink_end;      /* its size after the last whole write */
+	int64_t counted;       /* --log-size-max counters at sink_end */
+	int64_t global_counted;
+	uint32_t reading;      /* inside a read: its bytes are not in `read` */
+	uint32_t pad;
+};
+
 struct role_conf {
 	int chan_fd;	      /* the child's end of its channel to the reaper */
 	pid_t reaper;	      /* the reaper's pid, for the parent-death check */
@@ -36,6 +64,8 @@ struct role_conf {
 	char *const *log_labels; /* --log-label LABEL=VALUE, checked */
 	size_t n_log_labels;
 	bool no_partial_flag; /* --no-container-partial-message */
+	/* the logger only: shared with the reaper, NULL if it has none */
+	struct role_progress *progress;
 };
 
 /* logger/: reads container output, writes the log sinks. */

@@ -27,6 +27,7 @@ struct event_base;
 /* One read of container output (architecture.md "Data path": the pipe's
  * capacity, not conmon's 8 KiB). */
 #define LOG_READ_MAX 65536
+_Static_assert(LOG_READ_MAX == ROLE_LOG_READ_MAX, "the reaper's bound");
 /* Formatted records of a chunk: room for a whole chunk's worst case of
  * one record, so LOG_K8S_FULL only splits chunks of many short lines. */
 #define LOG_OUT_MAX (4 * LOG_READ_MAX)
@@ -115,6 +116,10 @@ struct logger {
 	struct log_peer peer;
 
 	int sink_fd; /* the k8s-file log, -1 with -l none */
+	bool sink_seen; /* a first k8s-file sink arrived */
+	int64_t sink_end; /* its size after the last whole write */
+	/* shared with the reaper (common/role.h); never NULL */
+	struct role_progress *prog;
 	struct log_jd jd;
 	bool global_started; /* the global counter got its start value */
 	struct log_k8s_limit lim;

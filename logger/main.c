@@ -139,12 +139,14 @@ VIGIL_NORETURN void
 log_main(const struct role_conf *rc)
 {
 	static struct logger l;
+	static struct role_progress own; /* a reaper without the page */
 	struct chan_hello hello = {
 		.role = CHAN_LOGGER,
 		.version = CHAN_VERSION,
 	};
 
 	l.conf = rc;
+	l.prog = rc->progress != NULL ? rc->progress : &own;
 	l.sink_fd = -1;
 	l.src[0].fd = l.src[1].fd = -1;
 	log_peer_init(&l);

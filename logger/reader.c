@@ -7,7 +7,10 @@
  * --log-size-max asks for a reopen (spec 9.3), and for room in the broker
  * pair (frames.c, bounded by LOG_PEER_STALL_MS), reading nothing more
  * meanwhile, so the pipe holds the rest and nothing is lost. Never writes
- * to a source.
+ * to a source. Keeps the progress page (common/role.h) current, so that a
+ * respawned logger cuts what its killed predecessor left half-written off
+ * the log and writes no record of its own there (no marker: README
+ * "Respawn").
  */
 #include <sys/stat.h>
 
@@ -65,10 +68,26 @@ sources_enable(struct logger *l, bool on)
 }
 
 /*
- * security 26: a write that stored part of the buffer before failing
- * (ENOSPC, EDQUOT, EIO) leaves the head of a record in the file; cut the
- * file back to the last whole record, so no torn record is ever followed
- * by the next one. Returns the bytes that stay in the file.
+ * security 26 and 36: the log ends in `torn` bytes of a record cut short,
+ * by a failed write or by the death of the logger that wrote it; cut them
+ * off, so no torn record is ever followed by the next one. The file is
+ * `size` bytes long now. 0, or -1 with the failure said.
+ */
+static int
+cut_torn(struct logger *l, off_t size, size_t torn)
+{
+	if (size < (off_t)torn ||
+	    ftruncate(l->sink_fd, size - (off_t)torn) < 0) {
+		diag_warn("Failed to remove a partial record from the log:");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A write that stored part of the buffer before failing (ENOSPC, EDQUOT,
+ * EIO) leaves the head of a record in the file: cut back to the last
+ * whole record. Returns the bytes that stay in the file.
  */
 static size_t
 untear(struct logger *l, size_t done)
@@ -79,12 +98,27 @@ untear(struct logger *l, size_t done)
 
 	if (keep == done)
 		return done;
-	if (fstat(l->sink_fd, &st) < 0 || st.st_size < (off_t)(done - keep) ||
-	    ftruncate(l->sink_fd, st.st_size - (off_t)(done - keep)) < 0) {
+	if (fstat(l->sink_fd, &st) < 0) {
 		diag_warn("Failed to remove a partial record from the log:");
 		return done;
 	}
-	return keep;
+	return cut_torn(l, st.st_size, done - keep) < 0 ? done : keep;
+}
+
+/*
+ * The progress page (common/role.h) after a whole write: `consumed` more
+ * bytes of the chunk are in the log (or counted lost, or skipped by the
+ * global limit), and the file ends where the counters say.
+ */
+static void
+progress_note(struct logger *l, size_t consumed)
+{
+	struct role_progress *p = l->prog;
+
+	p->done += consumed;
+	p->sink_end = l->sink_end;
+	p->counted = l->lim.counted;
+	p->global_counted = l->lim.global_counted;
 }
 
 /* spec 9.6: write errors are warnings; the loss is counted, once said. */
@@ -111,6 +145,7 @@ flush(struct logger *l)
 	} else {
 		l->write_failing = false;
 	}
+	l->sink_end += (int64_t)done;
 	l->olen = 0;
 }
 
@@ -122,15 +157,19 @@ static bool
 format_chunk(struct logger *l)
 {
 	struct chan_log_reopen r = { .sink = CHAN_SINK_K8S };
+	size_t off = l->chunk.off;
 
 	if (l->sink_fd < 0) {
 		l->chunk_busy = false; /* -l none: nothing to write */
+		progress_note(l, l->chunk.len - off);
 		return true;
 	}
 	for (;;) {
 		enum log_k8s_stop st = log_k8s_format(&l->chunk, &l->lim,
 		    l->obuf, LOG_OUT_MAX, &l->olen);
 		flush(l);
+		progress_note(l, l->chunk.off - off);
+		off = l->chunk.off;
 		if (st == LOG_K8S_DONE)
 			break;
 		if (st == LOG_K8S_LIMIT) {
@@ -184,7 +223,14 @@ static int
 read_chunk(struct logger *l, struct log_source *s)
 {
 	struct timespec now;
-	ssize_t n = io_read(s->fd, l->rbuf, LOG_READ_MAX);
+	ssize_t n;
+
+	/* security 36: a death inside the read loses what it took, unknown */
+	l->prog->reading = 1;
+	n = io_read(s->fd, l->rbuf, LOG_READ_MAX);
+	if (n > 0)
+		l->prog->read += (uint64_t)n;
+	l->prog->reading = 0;
 
 	if (n < 0 && errno == EAGAIN)
 		return 0;
@@ -267,6 +313,56 @@ log_source_add(struct logger *l, unsigned stream, unsigned flags, int fd)
 		source_watch(s);
 }
 
+/*
+ * Where a new sink ends, for the progress page. The first sink of a
+ * respawned logger is the file its predecessor was writing (same inode):
+ * a record it left torn at the end is cut off (security 36: the reaper
+ * counted those bytes as lost with it), and the size counters go on from
+ * where it was, not from the reaper's count at the open.
+ */
+static void
+sink_adopt(struct logger *l)
+{
+	struct role_progress *p = l->prog;
+	struct stat st;
+	bool same;
+
+	if (fstat(l->sink_fd, &st) < 0) {
+		diag_warn("Failed to stat the log; a torn record at its end "
+		    "cannot be found after a logger's death:");
+		l->sink_end = 0;
+		p->sink_ino = 0;
+		return;
+	}
+	same = !l->sink_seen && p->sink_ino != 0 &&
+	    p->sink_ino == (uint64_t)st.st_ino &&
+	    p->sink_dev == (uint64_t)st.st_dev;
+	l->sink_seen = true;
+	if (same && p->sink_end >= 0 && st.st_size > p->sink_end) {
+		int64_t torn = st.st_size - p->sink_end;
+		/* one write buffer at most: more is not ours to cut */
+		if (torn > LOG_OUT_MAX)
+			diag_warnx("the log holds %lld bytes more than the "
+			    "previous logger wrote whole; left as they are",
+			    (long long)torn);
+		else if (cut_torn(l, st.st_size, (size_t)torn) == 0) {
+			diag_info("cut %lld bytes off the end of the log: the "
+			    "previous logger died writing them",
+			    (long long)torn);
+			st.st_size = p->sink_end;
+		}
+	}
+	if (same) {
+		l->lim.counted = p->counted;
+		l->lim.global_counted = p->global_counted;
+		l->global_started = true;
+	}
+	l->sink_end = st.st_size;
+	p->sink_dev = (uint64_t)st.st_dev;
+	p->sink_ino = (uint64_t)st.st_ino;
+	progress_note(l, 0);
+}
+
 /* A sink from the reaper: at start, or the answer to a reopen. */
 void
 log_sink_set(struct logger *l, int fd, int64_t counted)
@@ -280,6 +376,7 @@ log_sink_set(struct logger *l, int fd, int64_t counted)
 		l->lim.global_counted = counted;
 		l->global_started = true;
 	}
+	sink_adopt(l);
 	l->write_failing = false;
 	if (!l->reopen_pending)
 		return;

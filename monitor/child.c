@@ -4,10 +4,16 @@
  * channel's handler table, fd hand-over, death and respawn. Every message
  * is validated by chan_recv() and then by its handler's state and field
  * checks; a bad one kills the child, never the reaper (style.md).
+ * A death is one warning: why, and for the logger the output bytes lost
+ * with it, counted from the kernel's read count and the logger's progress
+ * page, never from the output itself (security 36); nothing is written
+ * into the container's log for it (README "Respawn": no marker record).
  */
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +28,14 @@
 #include "common/diag.h"
 #include "common/fault.h"
 #include "common/io.h"
+#include "common/num.h"
 #include "common/role.h"
 #include "monitor/mon.h"
 
+/* /proc/<pid>/io: seven short lines. */
+#define MON_PROC_IO_MAX 512
 /* Messages handled per wake-up: one bounded unit of work (style.md). */
 #define MON_CHAN_BATCH 32
-/* A child that lived this long before dying restarts the backoff. */
-#define MON_RESPAWN_RESET_S 5
 
 static void chan_cb(evutil_socket_t, short, void *);
 static void respawn_cb(evutil_socket_t, short, void *);
@@ -224,6 +231,55 @@ welcome_broker(struct mon *m)
 		(void)send_to(&m->broker, CHAN_ATT_CLOSE, NULL, 0, -1);
 }
 
+/*
+ * How many bytes a child has taken with read(2): the kernel's counter in
+ * /proc/<pid>/io (a number, never the data), readable until the child is
+ * reaped; -1 when unknown. Once sandboxed the logger reads nothing but
+ * container output with read(2) (its channel and pair use recvmsg), so
+ * from its HELLO on the count grows by exactly the output it took, also
+ * by a read it is killed inside, which its own counters cannot tell.
+ */
+static int64_t
+proc_rchar(pid_t pid)
+{
+	char path[32], buf[MON_PROC_IO_MAX], *e;
+	int64_t v;
+	ssize_t n;
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = io_read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd); /* read-only: nothing to flush */
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	e = strchr(buf, '\n');
+	if (strncmp(buf, "rchar: ", 7) != 0 || e == NULL)
+		return -1;
+	*e = '\0';
+	if (num_parse(buf + 7, 10, 0, INT64_MAX, &v) < 0)
+		return -1;
+	return v;
+}
+
+/* A logger that has died: its read count, before mon_reap() reaps it. */
+void
+mon_child_peek(struct mon *m)
+{
+	struct mon_child *c = &m->logger;
+	siginfo_t si;
+
+	if (c->pid <= 0)
+		return;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)c->pid, &si,
+	    WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == c->pid)
+		c->rchar_end = proc_rchar(c->pid);
+}
+
 static bool
 child_needed_up(const struct mon_child *c)
 {
@@ -239,10 +295,13 @@ on_hello(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 	    h->version != CHAN_VERSION || h->pid != c->pid)
 		return -1;
 	c->hello = true;
-	if (c == &m->logger)
+	if (c == &m->logger) {
+		/* before it is given a source to read (security 36) */
+		c->rchar0 = proc_rchar(c->pid);
 		welcome_logger(m);
-	else
+	} else {
 		welcome_broker(m);
+	}
 	peer_new(m);
 	if (m->phase == MON_PH_LOGGER && child_needed_up(&m->logger) &&
 	    child_needed_up(&m->broker))
@@ -512,6 +571,12 @@ child_main(struct mon *m, struct mon_child *c, int chan)
 		.no_partial_flag = m->o->no_container_partial_message,
 	};
 
+	/* the progress page is the logger's and the reaper's alone */
+	if (c == &m->logger)
+		rc.progress = m->log_progress;
+	else if (m->log_progress != NULL &&
+	    munmap(m->log_progress, sizeof(*m->log_progress)) < 0)
+		_exit(1);
 	/* spec 9.8: with passthrough the daemon still holds the manager's
 	 * stdio while its children start; a sandboxed child never does */
 	for (int fd = 0; fd <= 2; fd++)
@@ -522,6 +587,37 @@ child_main(struct mon *m, struct mon_child *c, int chan)
 	att_main(&rc);
 }
 
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts); /* cannot fail */
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The logger's progress page (common/role.h), made once before the first
+ * logger: without it a death's loss is unknown and a torn record stays,
+ * so it is said and the logger runs all the same.
+ */
+static void
+progress_map(struct mon *m)
+{
+	void *p;
+
+	if (m->log_progress != NULL)
+		return;
+	p = mmap(NULL, sizeof(*m->log_progress), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		diag_warn("Failed to map the logger's progress page; output "
+		    "lost at a logger's death will not be counted:");
+		return;
+	}
+	m->log_progress = p; /* zero-filled: no logger has run yet */
+}
+
 int
 mon_child_spawn(struct mon *m, struct mon_child *c)
 {
@@ -529,6 +625,8 @@ mon_child_spawn(struct mon *m, struct mon_child *c)
 	int sv[2];
 	pid_t pid;
 
+	if (c == &m->logger)
+		progress_map(m);
 	if (chan_pair(sv) < 0)
 		return -1;
 	(void)sigfillset(&all);
@@ -550,7 +648,10 @@ mon_child_spawn(struct mon *m, struct mon_child *c)
 	c->chan = sv[0];
 	c->hello = false;
 	c->drain_sent = false;
-	c->started = time(NULL);
+	c->started_ms = now_ms();
+	c->rchar0 = c->rchar_end = -1;
+	if (c == &m->logger && m->log_progress != NULL)
+		c->done0 = m->log_progress->done;
 	if (io_set_nonblock(c->chan, true) < 0)
 		diag_warn("Failed to make the %s channel non-blocking", c->role);
 	c->ev = event_new(m->base, c->chan, EV_READ | EV_PERSIST, chan_cb, m);
@@ -561,25 +662,29 @@ mon_child_spawn(struct mon *m, struct mon_child *c)
 	return 0;
 }
 
-static void
+/* Returns the delay in ms, or -1 if no respawn could be scheduled. */
+static int
 schedule_respawn(struct mon *m, struct mon_child *c)
 {
+	unsigned delay;
 	struct timeval tv;
 
-	if (time(NULL) - c->started >= MON_RESPAWN_RESET_S)
+	if (now_ms() - c->started_ms >= MON_RESPAWN_RESET_MS)
 		c->backoff_ms = MON_RESPAWN_MIN_MS;
-	tv.tv_sec = c->backoff_ms / 1000;
-	tv.tv_usec = (c->backoff_ms % 1000) * 1000;
+	delay = c->backoff_ms;
+	tv.tv_sec = delay / 1000;
+	tv.tv_usec = (delay % 1000) * 1000;
 	if (c->respawn == NULL)
 		c->respawn = evtimer_new(m->base, respawn_cb, m);
 	if (c->respawn == NULL || evtimer_add(c->respawn, &tv) < 0) {
 		diag_warnx("%s: cannot schedule a respawn", c->role);
-		return;
+		return -1;
 	}
 	/* security 37: back off, capped, never a busy fork loop */
 	c->backoff_ms *= 2;
 	if (c->backoff_ms > MON_RESPAWN_MAX_MS)
 		c->backoff_ms = MON_RESPAWN_MAX_MS;
+	return (int)delay;
 }
 
 static void
@@ -590,8 +695,10 @@ respawn_one(struct mon *m, struct mon_child *c)
 		return;
 	if (mon_child_spawn(m, c) < 0) {
 		diag_warn("Failed to respawn the %s", c->role);
-		schedule_respawn(m, c);
+		(void)schedule_respawn(m, c); /* failure said */
+		return;
 	}
+	diag_info("%s respawned as pid %d", c->role, (int)c->pid);
 }
 
 static void
@@ -606,15 +713,70 @@ respawn_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 	respawn_one(m, &m->broker);
 }
 
+/*
+ * security 36: what a dead logger had read and not yet logged is lost.
+ * The reaper never reads the output to count it: the kernel says how much
+ * the logger read (proc_rchar()), its progress page how much of that it
+ * logged. Without the kernel's count the page's own, which misses a read
+ * the logger died inside. Then marked accounted, so its successor's death
+ * counts only its own. A logger can write any value to its page: a count
+ * that cannot be is said as such.
+ */
 static void
-say_death(const struct mon_child *c, int status)
+say_loss(struct mon *m, const struct mon_child *c, char *out, size_t len)
 {
-	if (WIFSIGNALED(status))
-		diag_warnx("%s (pid %d) killed by signal %d", c->role,
-		    (int)c->pid, WTERMSIG(status));
+	struct role_progress *p = m->log_progress;
+	uint64_t read, done;
+
+	if (p == NULL) {
+		(void)snprintf(out, len, "; output lost with it: unknown");
+		return;
+	}
+	done = p->done - c->done0;
+	read = p->read - c->done0;
+	if (c->rchar0 >= 0 && c->rchar_end >= c->rchar0)
+		read = (uint64_t)(c->rchar_end - c->rchar0);
+	else if (p->reading != 0)
+		read += ROLE_LOG_READ_MAX; /* at most, said as such below */
+	if (p->done < c->done0 || p->read < p->done || read < done)
+		(void)snprintf(out, len, "; output lost with it: unknown "
+		    "(its progress counters are invalid)");
+	else if (c->rchar_end < 0 && p->reading != 0)
+		(void)snprintf(out, len, "; %llu bytes of output lost with "
+		    "it, and up to %u more of the read it died in",
+		    (unsigned long long)(read - done - ROLE_LOG_READ_MAX),
+		    (unsigned)ROLE_LOG_READ_MAX);
 	else
-		diag_warnx("%s (pid %d) exited with status %d", c->role,
-		    (int)c->pid, WEXITSTATUS(status));
+		(void)snprintf(out, len, "; %llu bytes of output lost with "
+		    "it", (unsigned long long)(read - done));
+	p->done = p->read;
+	p->reading = 0;
+}
+
+/*
+ * One line per death: who, why, what was lost, when it comes back
+ * (issue 8). The next logger carries on from the progress page.
+ */
+static void
+say_death(struct mon *m, const struct mon_child *c, int status, int delay)
+{
+	char why[48], loss[128] = "", next[48];
+
+	if (WIFSIGNALED(status))
+		(void)snprintf(why, sizeof(why), "killed by signal %d",
+		    WTERMSIG(status));
+	else
+		(void)snprintf(why, sizeof(why), "exited with status %d",
+		    WEXITSTATUS(status));
+	if (c == &m->logger)
+		say_loss(m, c, loss, sizeof(loss));
+	if (delay >= 0)
+		(void)snprintf(next, sizeof(next), "; respawning in %d ms",
+		    delay);
+	else
+		next[0] = '\0';
+	diag_warnx("%s (pid %d) %s%s%s", c->role, (int)c->pid, why, loss,
+	    next);
 }
 
 /* A child died: say why, then respawn it unless monitoring is over. */
@@ -622,26 +784,32 @@ void
 mon_child_reaped(struct mon *m, struct mon_child *c, int status)
 {
 	bool said_hello = c->hello;
+	int delay = -1;
 
-	if (m->phase != MON_PH_DONE)
-		say_death(c, status);
 	chan_closed(c);
-	c->pid = 0;
 	c->hello = false;
 	c->deaths++;
-	if (m->phase == MON_PH_DONE)
+	if (m->phase == MON_PH_DONE) {
+		c->pid = 0;
 		return;
+	}
 	if (m->phase == MON_PH_LOGGER && !said_hello) {
+		say_death(m, c, status, -1);
+		c->pid = 0;
 		/* security.md: fail closed, the start fails on the sync pipe */
 		mon_fail(m, "Failed to start the %s: it died during setup",
 		    c->role);
 		return;
 	}
 	if (c == &m->broker && m->att_close_sent) {
+		say_death(m, c, status, -1);
+		c->pid = 0;
 		mon_att_closed(m); /* its clients saw EOF when it died */
 		return;
 	}
-	schedule_respawn(m, c);
+	delay = schedule_respawn(m, c);
+	say_death(m, c, status, delay);
+	c->pid = 0;
 }
 
 /* When monitoring ends: the child's work is done or abandoned. */

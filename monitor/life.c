@@ -94,6 +94,7 @@ mon_reap(struct mon *m)
 	pid_t pid;
 	int status;
 
+	mon_child_peek(m); /* a dead logger's counters, before reaping */
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == m->runtime_pid && !m->runtime_reaped) {
 			m->runtime_reaped = true;

@@ -20,6 +20,7 @@
 
 struct event;
 struct event_base;
+struct role_progress;
 
 /* spec 4.3: the runtime's stderr is read once, at most this much. */
 #define MON_RUNTIME_STDERR_MAX 8191
@@ -32,6 +33,14 @@ struct event_base;
 /* Respawn backoff of a dead child, doubling up to the cap (security 37). */
 #define MON_RESPAWN_MIN_MS 10
 #define MON_RESPAWN_MAX_MS 1000
+/*
+ * A child that lived this long was no crash loop: its successor starts
+ * after MON_RESPAWN_MIN_MS again (issue 8: within 50 ms of a death), so a
+ * child killed from outside every 200 ms is back at once, while one that
+ * dies at start backs off; past this bound a child forks at most a few
+ * times a second, never a busy fork loop (security 37).
+ */
+#define MON_RESPAWN_RESET_MS 100
 /* spec 12: memory.events is a few short lines; /proc/<pid>/cgroup. */
 #define MON_OOM_EVENTS_MAX 4096
 #define MON_OOM_CGROUP_MAX 8192
@@ -54,7 +63,11 @@ struct mon_child {
 	bool hello;	     /* HELLO received */
 	bool drain_sent;     /* CHAN_LOG_DRAIN sent to this instance */
 	unsigned backoff_ms; /* next respawn delay */
-	time_t started;	     /* when this instance was forked */
+	uint64_t started_ms; /* CLOCK_MONOTONIC ms of this instance's fork */
+	/* the kernel's count of bytes it read(2), at HELLO and at death
+	 * (child.c proc_rchar()), -1 when unknown */
+	int64_t rchar0, rchar_end;
+	uint64_t done0;	     /* the progress page's `done` at its fork */
 	unsigned deaths;
 };
 
@@ -137,6 +150,8 @@ struct mon {
 
 	struct mon_child logger;
 	struct mon_child broker;
+	/* the logger's progress page (common/role.h), NULL without one */
+	struct role_progress *log_progress;
 	uint32_t peer_gen;    /* generation of the current logger<->broker pair */
 	bool stdin_closed;    /* the broker closed stdin: never handed again */
 	bool att_close_sent;  /* CHAN_ATT_CLOSE sent (spec 10.2 step 5) */
@@ -217,6 +232,7 @@ void mon_notify_relay(struct mon *, const void *lines, size_t len);
 /* child.c: the sandboxed children and their channels. */
 int mon_child_spawn(struct mon *, struct mon_child *) VIGIL_MUST_CHECK;
 void mon_child_reaped(struct mon *, struct mon_child *, int status);
+void mon_child_peek(struct mon *);
 void mon_child_stop(struct mon *, struct mon_child *);
 void mon_logger_drain(struct mon *);
 void mon_logger_sources(struct mon *);

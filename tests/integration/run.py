@@ -18,7 +18,8 @@ VIGIL_IT_ATTACH_REFUSED=opt,... (empty: none) that of the attach options
 the monitor refuses, VIGIL_IT_EXEC_REFUSED=opt,... that of the exec and
 restore options (harness.EXEC_OPTIONS).
 
-Prints ok / FAIL / skip <reason> per test and ends with
+Prints ok / FAIL / skip <reason> per test (under `ok`, the lines a test
+printed starting with `measured: `) and ends with
 `N passed, N failed[, N skipped]`; exits 1 on any failure.
 """
 
