@@ -14,6 +14,7 @@ arrival time. In syslog a warning reads `conmon <id> <nwarn>: <text>`,
 what stderr shows as `[conmon:w]: <text>`.
 """
 
+import fcntl
 import os
 import re
 import socket
@@ -624,3 +625,124 @@ def test_sec27_reaper_exit_write_eio_exec_sync_record():
         assert not os.path.exists(s.exit_file)
         print("final sync record {\"data\": 5} after the failed exit "
               "file; status 1")
+
+
+# --------------------------------------------------------------------------
+# The switch itself: names checked at start, armed ones announced, the
+# release build free of all of it, the parser's unit tests
+
+FAULT_H = os.path.join(harness.REPO, "common", "fault.h")
+
+
+def failpoint_names():
+    """The names in common/fault.h's FAULT_LIST."""
+    names = re.findall(r'^\s*X\(\w+, "([a-z0-9_.]+)"', read_file(FAULT_H),
+                       re.M)
+    assert len(names) >= 9, "FAULT_LIST not found in %s" % FAULT_H
+    return names
+
+
+def test_faults_unknown_or_bad_names_refused_at_start():
+    """The FAULTS build refuses an unknown failpoint, a syscall it does
+    not make and a role that is none, before anything runs: exit 1 with
+    `[conmon:e]: VIGIL_FAULTS: ...`; the armed ones are announced."""
+    cases = {
+        "x": "[conmon:e]: VIGIL_FAULTS: unknown failpoint 'x'",
+        "logger.syscall=read": "[conmon:e]: VIGIL_FAULTS: logger.syscall "
+        "takes openat, socket, execve, kill or ptrace, not 'read'",
+        "chan.corrupt_next=reaper": "[conmon:e]: VIGIL_FAULTS: "
+        "chan.corrupt_next takes logger or broker, not 'reaper'",
+        "logger.slow_ms=fast": "[conmon:e]: VIGIL_FAULTS: logger.slow_ms "
+        "takes a number, not 'fast'",
+    }
+    for spec, want in cases.items():
+        with Case() as c:
+            c.conmon = faults_conmon()
+            c.bundle(["/bin/true"])
+            m = c.launch(c.args(), env={"VIGIL_FAULTS": spec})
+            m.expect(1, what=spec)
+            assert want in m.stderr(), "%s: stderr %r" % (spec, m.stderr())
+            assert not os.path.exists(c.log_path), \
+                "%s: the log was created: something ran" % spec
+    # armed: each named at start (fault_case() checks the same for
+    # every test above)
+    with Case() as c:
+        c.conmon = faults_conmon()
+        c.bundle(["/bin/true"])
+        m = c.start(env={"VIGIL_FAULTS":
+                         "logger.slow_ms=5,broker.syscall=kill"})
+        for want in ("[conmon:w]: fault injection: logger.slow_ms=5 armed",
+                     "[conmon:w]: fault injection: broker.syscall=kill "
+                     "armed"):
+            assert want in m.stderr(), m.stderr()
+        c.runc_start(wait_exec=False)
+        assert c.wait_exit() == "0"
+    print("refused: %s; armed ones announced" % ", ".join(cases))
+
+
+def test_faults_release_build_has_none():
+    """The release build has no failpoint: no symbol with `fault` in its
+    name (nm), neither "VIGIL_FAULTS" nor any failpoint name among its
+    strings, and it ignores the variable; the FAULTS build has them all
+    (so this test can fail)."""
+    faults = faults_conmon()
+    release = harness.CONMON
+    names = failpoint_names()
+
+    def symbols(path):
+        p = subprocess.run(["nm", path], capture_output=True, text=True)
+        assert p.returncode == 0, "nm %s: %s" % (path, p.stderr)
+        return [ln.split()[-1] for ln in p.stdout.splitlines()
+                if "fault" in ln.split()[-1].lower()]
+
+    def strings(path):
+        with open(path, "rb") as f:
+            data = f.read()
+        return {w for w in ["VIGIL_FAULTS"] + names if w.encode() in data}
+
+    rel_syms, rel_strs = symbols(release), strings(release)
+    f_syms, f_strs = symbols(faults), strings(faults)
+    assert rel_syms == [], "release build symbols: %r" % rel_syms
+    assert rel_strs == set(), "release build strings: %r" % rel_strs
+    assert "fault_parse" in f_syms and "fault_init" in f_syms, f_syms
+    assert f_strs == set(["VIGIL_FAULTS"] + names), \
+        "the FAULTS build lacks %r" % (set(["VIGIL_FAULTS"] + names) -
+                                       f_strs)
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c", "echo hi; exit 0"])
+        m = c.start(env={"VIGIL_FAULTS": "logger.crash_after_bytes=0,x"})
+        c.runc_start(wait_exec=False)
+        assert c.wait_exit() == "0"
+        assert "fault" not in m.stderr().lower(), m.stderr()
+        c.wait_log("hi")
+    print("release %s: 0 fault symbols, 0 of %d names; FAULTS build: %d "
+          "fault symbols, all %d names" % (
+              os.path.relpath(release, harness.REPO), len(names) + 1,
+              len(f_syms), len(names) + 1))
+
+
+@timeout(240)
+def test_faults_unit_tests():
+    """tests/unit/common/fault_test.c compiles only with -DVIGIL_FAULTS:
+    build the FAULTS variant's unit tests and run the fault suite."""
+    build = os.path.relpath(os.path.dirname(faults_conmon()), harness.REPO)
+    target = os.path.join(build, "tests", "unit_tests")
+    with open(os.path.join(harness.REPO, "build", ".variant.lock"),
+              "w") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        p = subprocess.run(["make", "-s", "-C", harness.REPO, "FAULTS=1",
+                            target], capture_output=True, text=True)
+    assert p.returncode == 0, "make %s:\n%s%s" % (target, p.stdout,
+                                                  p.stderr)
+    p = subprocess.run([os.path.join(harness.REPO, target),
+                        "--filter=fault/*"], capture_output=True,
+                       text=True, timeout=120)
+    syn = re.sub(r"\x1b\[[0-9;]*m", "", p.stdout + p.stderr)
+    m = re.search(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| "
+                  r"Failing: (\d+) \| Crashing: (\d+)", syn)
+    assert m, "no criterion synthesis line:\n%s" % syn[-2000:]
+    tested, passing, failing, crashing = (int(x) for x in m.groups())
+    assert p.returncode == 0 and failing == 0 and crashing == 0, syn[-3000:]
+    assert tested >= 5, "only %d fault unit tests ran" % tested
+    print("fault unit tests (FAULTS build): %d tested, %d passing"
+          % (tested, passing))
