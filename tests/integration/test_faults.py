@@ -165,12 +165,13 @@ def _logger_syscall(name):
         m, log = fault_case(c, "logger.syscall=" + name)
         c.runc_start()
         assert c.wait_exit() == "7", "exit file"
-        if sanitize_build(c.conmon) and name == "openat":
+        if sanitize_build(faults_conmon()) and name == "openat":
             # tests/sanitize.seccomp refuses openat with EACCES (ASan's
             # reports open /proc/self/...): the call never runs either
             log.wait("fault injection: openat was not trapped")
+            assert log_output(c, "stdout") == out, "output lost"
             print("openat: refused with an errno in the SANITIZE build "
-                  "(tests/sanitize.seccomp), not trapped")
+                  "(tests/sanitize.seccomp), not trapped; log complete")
             return
         log.wait(warning("logger: forbidden system call %s" % name))
         died = log.wait(re.compile(r"logger \(pid \d+\) exited with "
@@ -203,7 +204,7 @@ def _broker_syscall(name):
                  shared=True)
         m, log = fault_case(c, "broker.syscall=" + name)
         c.runc_start()
-        if sanitize_build(c.conmon) and name == "openat":
+        if sanitize_build(faults_conmon()) and name == "openat":
             log.wait("fault injection: openat was not trapped")
             print("openat: refused with an errno in the SANITIZE build")
             c.touch_shared("stop")
@@ -727,11 +728,13 @@ def test_faults_unit_tests():
     build the FAULTS variant's unit tests and run the fault suite."""
     build = os.path.relpath(os.path.dirname(faults_conmon()), harness.REPO)
     target = os.path.join(build, "tests", "unit_tests")
+    switches = [harness.VARIANT_SWITCHES[x]
+                for x in build.split("variant-", 1)[-1].split("-")]
     with open(os.path.join(harness.REPO, "build", ".variant.lock"),
               "w") as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
-        p = subprocess.run(["make", "-s", "-C", harness.REPO, "FAULTS=1",
-                            target], capture_output=True, text=True)
+        p = subprocess.run(["make", "-s", "-C", harness.REPO] + switches +
+                           [target], capture_output=True, text=True)
     assert p.returncode == 0, "make %s:\n%s%s" % (target, p.stdout,
                                                   p.stderr)
     p = subprocess.run([os.path.join(harness.REPO, target),
