@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +22,8 @@
 /*
  * The forbidden calls logger.syscall and broker.syscall may make (issue 7,
  * security 39), each with arguments that would do no harm if a profile
- * ever let it run (bubblewrap's way): a bad fd, an empty path, pid -1.
+ * ever let it run (bubblewrap's way): a bad fd, an empty path, pid -1,
+ * signal 0.
  */
 static const char *const fault_syscalls[] = {
 	"openat", "socket", "execve", "kill", "ptrace", NULL,

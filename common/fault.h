@@ -36,7 +36,7 @@
  * role's first child; and its libc wrappers (fiu-run, LD_PRELOAD) would
  * run in the sandboxed children under a seccomp profile written without
  * them, and not at all in a static build. What we need is this table and
- * about 250 lines, with no run-time library added to the children.
+ * about 400 lines, with no run-time library added to the children.
  */
 #ifndef VIGIL_FAULT_H
 #define VIGIL_FAULT_H

@@ -704,15 +704,20 @@ def variant_conmon(*make_vars):
     os.makedirs(build, exist_ok=True)
     with open(os.path.join(REPO, "build", ".variant.lock"), "w") as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
-        p = subprocess.run(["make", "-s", "-C", REPO] + kept +
-                           list(make_vars) +
-                           ["--eval=print-build: ; @echo $(BUILD)",
-                            "all", "print-build"],
+        # under `make check` MAKEFLAGS asks for "Entering directory"
+        # lines: the build directory is the marked line
+        p = subprocess.run(["make", "-s", "--no-print-directory", "-C",
+                            REPO] + kept + list(make_vars) +
+                           ["--eval=print-build: ; @echo "
+                            "VIGIL_BUILD=$(BUILD)", "all", "print-build"],
                            capture_output=True, text=True)
         if p.returncode != 0:
             raise AssertionError("make %s failed:\n%s%s" % (
                 " ".join(make_vars), p.stdout, p.stderr))
-        build = p.stdout.strip().splitlines()[-1]
+        marked = [ln[len("VIGIL_BUILD="):] for ln in p.stdout.splitlines()
+                  if ln.startswith("VIGIL_BUILD=")]
+        assert marked, "make printed no build directory:\n%s" % p.stdout
+        build = marked[-1]
     path = os.path.join(REPO, build, "conmon")
     assert os.access(path, os.X_OK), "no %s after make" % path
     return path
