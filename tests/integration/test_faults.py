@@ -307,10 +307,14 @@ def test_sec37_logger_crash_loop_backoff():
                   "i=$((i+1)); sleep 0.05; done; exit 3"])
         m, log = fault_case(c, "logger.crash_after_bytes=1")
         daemon = c.daemon_pid()
+        pid = c.container_pid
         c.runc_start()
         t0 = time.monotonic()
+        c.wait_gone(pid, timeout=30)
+        t_exit = time.monotonic()
         code = c.wait_exit(timeout=30)
         took = time.monotonic() - t0
+        lag = time.monotonic() - t_exit
         assert code == "3", "exit file %r" % code
         deaths = [t for t, _m in log.timed(re.compile(
             r"logger \(pid \d+\) killed by signal %d" % SIGILL))]
@@ -327,9 +331,10 @@ def test_sec37_logger_crash_loop_backoff():
         assert not log.grep("did not finish draining"), \
             log.grep("did not finish draining")
         print("container ran %.1f s; %d logger crashes (SIGILL), "
-              "intervals between them (s): %s" % (
-                  took, len(deaths),
-                  " ".join("%.2f" % g for g in gaps_s)))
+              "intervals between them (s): %s; exit file %.2f s after "
+              "the container exited" % (
+                  t_exit - t0, len(deaths),
+                  " ".join("%.2f" % g for g in gaps_s), lag))
         # the reaper stayed up to the end and wrote the exit file
         m.wait()
         wait_for(lambda: not harness.alive(daemon), 10, "the daemon to exit")
