@@ -32,6 +32,21 @@ struct event_base;
 /* Respawn backoff of a dead child, doubling up to the cap (security 37). */
 #define MON_RESPAWN_MIN_MS 10
 #define MON_RESPAWN_MAX_MS 1000
+/*
+ * security 34: what a child may make the reaper do per second. Messages
+ * read from one child's channel (past the burst the reaper stops reading
+ * it for MON_CHAN_PAUSE_MS: the child's sends fail with EAGAIN, which it
+ * treats as a loss); DIAG lines printed (the rest are counted and
+ * summarised once per MON_DIAG_SUMMARY_MS); log reopens done (requests
+ * closer than MON_REOPEN_GAP_MS apart are coalesced into one).
+ */
+#define MON_CHAN_RATE 1000
+#define MON_CHAN_BURST 1000
+#define MON_CHAN_PAUSE_MS 50
+#define MON_DIAG_RATE 10
+#define MON_DIAG_BURST 50
+#define MON_DIAG_SUMMARY_MS 1000
+#define MON_REOPEN_GAP_MS 10
 /* spec 12: memory.events is a few short lines; /proc/<pid>/cgroup. */
 #define MON_OOM_EVENTS_MAX 4096
 #define MON_OOM_CGROUP_MAX 8192
@@ -42,6 +57,14 @@ enum mon_phase {
 	MON_PH_RUNNING,	 /* pid reported, container monitored */
 	MON_PH_DRAINING, /* container gone, waiting for the logger's drain */
 	MON_PH_DONE,	 /* the loop has ended */
+};
+
+/* A token bucket (security 34): `rate` per second, at most `burst`. */
+struct mon_rate {
+	unsigned rate, burst;
+	uint64_t milli;	  /* tokens x 1000 */
+	uint64_t last_ms; /* when milli was last refilled */
+	uint64_t dropped; /* refused since the last mon_rate_flush() */
 };
 
 struct mon_child {
@@ -56,6 +79,12 @@ struct mon_child {
 	unsigned backoff_ms; /* next respawn delay */
 	time_t started;	     /* when this instance was forked */
 	unsigned deaths;
+	/* security 34, per instance (chanlimit.c) */
+	struct mon_rate msg_rate;  /* messages read */
+	struct mon_rate diag_rate; /* DIAG lines printed */
+	uint64_t pauses;	   /* reading paused since the last summary */
+	struct event *pause_ev;	   /* resumes reading after a pause */
+	struct event *summary_ev;  /* prints what was suppressed */
 };
 
 struct mon_reaped {
@@ -138,6 +167,12 @@ struct mon {
 	struct mon_child logger;
 	struct mon_child broker;
 	uint32_t peer_gen;    /* generation of the current logger<->broker pair */
+	bool drained;	      /* LOG_DRAINED accepted: never again */
+	/* security 34: reopen requests coalesced (chanlimit.c) */
+	bool reopen_pending[CHAN_SINK_MAX];
+	uint64_t reopen_last_ms;
+	uint64_t reopens_coalesced;
+	struct event *reopen_ev;
 	bool stdin_closed;    /* the broker closed stdin: never handed again */
 	bool att_close_sent;  /* CHAN_ATT_CLOSE sent (spec 10.2 step 5) */
 	struct event *close_ev;
@@ -216,6 +251,25 @@ void mon_logger_drain(struct mon *);
 void mon_logger_sources(struct mon *);
 void mon_broker_pty(struct mon *);
 void mon_broker_close(struct mon *);
+int mon_child_watch(struct mon *, struct mon_child *, pid_t, int chan)
+    VIGIL_MUST_CHECK;
+void mon_chan_read(struct mon *, struct mon_child *);
+int mon_chan_dispatch(struct mon *, struct mon_child *, struct chan_msg *,
+    const char **why) VIGIL_MUST_CHECK;
+void mon_reopen_do(struct mon *, unsigned sink);
+
+/* chanlimit.c: a child's flood costs the reaper little (security 34). */
+uint64_t mon_now_ms(void);
+void mon_rate_init(struct mon_rate *, unsigned rate, unsigned burst,
+    uint64_t now_ms);
+bool mon_rate_take(struct mon_rate *, uint64_t now_ms);
+uint64_t mon_rate_flush(struct mon_rate *);
+void mon_limits_start(struct mon *, struct mon_child *);
+void mon_limits_end(struct mon_child *);
+bool mon_chan_admit(struct mon *, struct mon_child *);
+bool mon_diag_admit(struct mon *, struct mon_child *);
+void mon_reopen_request(struct mon *, unsigned sink);
+void mon_reopen_stop(struct mon *);
 
 /* signals.c: signal events (spec 11, security 40-42). */
 void mon_signals_early(void);

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * monitor/chanlimit.c: a flooding child costs the reaper little (security
+ * 34): token buckets on the messages read from its channel and on the DIAG
+ * lines printed, a summary of what was suppressed, and log reopens
+ * coalesced. Never reads a channel itself and never kills a child.
+ */
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "common/diag.h"
+#include "monitor/mon.h"
+
+uint64_t
+mon_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts); /* cannot fail */
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+mon_rate_init(struct mon_rate *r, unsigned rate, unsigned burst,
+    uint64_t now_ms)
+{
+	r->rate = rate;
+	r->burst = burst;
+	r->milli = (uint64_t)burst * 1000; /* a new child starts full */
+	r->last_ms = now_ms;
+	r->dropped = 0;
+}
+
+/* One token if there is one; else false and the refusal counted. */
+bool
+mon_rate_take(struct mon_rate *r, uint64_t now_ms)
+{
+	uint64_t full = (uint64_t)r->burst * 1000;
+
+	if (now_ms > r->last_ms) {
+		uint64_t dt = now_ms - r->last_ms;
+
+		/* rate tokens/s is rate milli-tokens per ms; no overflow:
+		 * a gap long enough to fill the bucket just fills it */
+		if (r->rate > 0 && (dt >= full / r->rate + 1 ||
+		    r->milli + dt * r->rate > full))
+			r->milli = full;
+		else if (r->rate > 0)
+			r->milli += dt * r->rate;
+		r->last_ms = now_ms;
+	}
+	if (r->milli >= 1000) {
+		r->milli -= 1000;
+		return true;
+	}
+	r->dropped++;
+	return false;
+}
+
+/* The refusals since the last call. */
+uint64_t
+mon_rate_flush(struct mon_rate *r)
+{
+	uint64_t n = r->dropped;
+
+	r->dropped = 0;
+	return n;
+}
+
+/* Prints what a child's limits suppressed since the last summary. */
+static void
+summarise(struct mon_child *c)
+{
+	uint64_t n = mon_rate_flush(&c->diag_rate);
+
+	(void)mon_rate_flush(&c->msg_rate); /* said as pauses below */
+	if (n > 0)
+		diag_warnx("%s: %llu diagnostics suppressed", c->role,
+		    (unsigned long long)n);
+	if (c->pauses > 0)
+		diag_warnx("%s: floods its channel: stopped reading it %llu "
+		    "times for %d ms", c->role, (unsigned long long)c->pauses,
+		    MON_CHAN_PAUSE_MS);
+	c->pauses = 0;
+}
+
+static void
+summary_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
+    void *arg)
+{
+	summarise(arg);
+}
+
+/* One summary per MON_DIAG_SUMMARY_MS at most, after the first refusal. */
+static void
+summary_arm(struct mon_child *c)
+{
+	struct timeval tv = { .tv_sec = MON_DIAG_SUMMARY_MS / 1000,
+		.tv_usec = (MON_DIAG_SUMMARY_MS % 1000) * 1000 };
+
+	if (c->summary_ev == NULL || evtimer_pending(c->summary_ev, NULL))
+		return;
+	if (evtimer_add(c->summary_ev, &tv) < 0)
+		summarise(c); /* cannot wait: say it now */
+}
+
+static void
+pause_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED, void *arg)
+{
+	struct mon_child *c = arg;
+
+	if (c->ev != NULL && event_add(c->ev, NULL) < 0)
+		diag_warnx("%s: cannot watch its channel again", c->role);
+}
+
+/* A new instance: full buckets, its timers. */
+void
+mon_limits_start(struct mon *m, struct mon_child *c)
+{
+	uint64_t now = mon_now_ms();
+
+	mon_rate_init(&c->msg_rate, MON_CHAN_RATE, MON_CHAN_BURST, now);
+	mon_rate_init(&c->diag_rate, MON_DIAG_RATE, MON_DIAG_BURST, now);
+	c->pauses = 0;
+	if (c->pause_ev == NULL)
+		c->pause_ev = evtimer_new(m->base, pause_cb, c);
+	if (c->summary_ev == NULL)
+		c->summary_ev = evtimer_new(m->base, summary_cb, c);
+	if (c->pause_ev == NULL || c->summary_ev == NULL)
+		diag_warnx("%s: cannot rate-limit its channel; reading it "
+		    "without limits", c->role);
+}
+
+/* The instance's channel is closed: say what is owed, free its timers. */
+void
+mon_limits_end(struct mon_child *c)
+{
+	summarise(c);
+	if (c->pause_ev != NULL)
+		event_free(c->pause_ev);
+	if (c->summary_ev != NULL)
+		event_free(c->summary_ev);
+	c->pause_ev = c->summary_ev = NULL;
+}
+
+/*
+ * Whether one more message may be read from c's channel now. Past the
+ * burst, the channel's read event is removed for MON_CHAN_PAUSE_MS: the
+ * reaper's CPU stays bounded whatever the child sends.
+ */
+bool
+mon_chan_admit(struct mon *m VIGIL_UNUSED, struct mon_child *c)
+{
+	struct timeval tv = { .tv_sec = 0,
+		.tv_usec = MON_CHAN_PAUSE_MS * 1000 };
+
+	if (c->pause_ev == NULL)
+		return true; /* said at start: no limit */
+	if (evtimer_pending(c->pause_ev, NULL))
+		return false;
+	if (mon_rate_take(&c->msg_rate, mon_now_ms()))
+		return true;
+	if (c->ev != NULL)
+		(void)event_del(c->ev); /* cannot fail on an added event */
+	if (evtimer_add(c->pause_ev, &tv) < 0) {
+		pause_cb(-1, 0, c); /* no timer: keep reading, unlimited */
+		return true;
+	}
+	c->pauses++;
+	summary_arm(c);
+	return false;
+}
+
+/* Whether one more DIAG of c may be printed; a refusal is summarised. */
+bool
+mon_diag_admit(struct mon *m VIGIL_UNUSED, struct mon_child *c)
+{
+	if (mon_rate_take(&c->diag_rate, mon_now_ms()))
+		return true;
+	summary_arm(c);
+	return false;
+}
+
+static void
+reopen_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
+    void *arg)
+{
+	struct mon *m = arg;
+
+	m->reopen_last_ms = mon_now_ms();
+	for (unsigned s = 0; s < CHAN_SINK_MAX; s++) {
+		if (!m->reopen_pending[s])
+			continue;
+		m->reopen_pending[s] = false;
+		mon_reopen_do(m, s);
+	}
+	if (m->reopens_coalesced > 0)
+		diag_info("%llu log reopen requests coalesced",
+		    (unsigned long long)m->reopens_coalesced);
+	m->reopens_coalesced = 0;
+}
+
+/*
+ * A validated reopen request. Reopens run at most once per
+ * MON_REOPEN_GAP_MS: a request inside the gap waits for the timer, and
+ * requests that find one waiting are folded into it (security 18, 34).
+ */
+void
+mon_reopen_request(struct mon *m, unsigned sink)
+{
+	uint64_t now = mon_now_ms();
+	struct timeval tv;
+	uint64_t wait;
+
+	if (m->reopen_ev != NULL && evtimer_pending(m->reopen_ev, NULL)) {
+		if (m->reopen_pending[sink])
+			m->reopens_coalesced++;
+		m->reopen_pending[sink] = true;
+		return;
+	}
+	if (m->reopen_last_ms == 0 || now < m->reopen_last_ms ||
+	    now - m->reopen_last_ms >= MON_REOPEN_GAP_MS) {
+		m->reopen_last_ms = now;
+		mon_reopen_do(m, sink);
+		return;
+	}
+	wait = MON_REOPEN_GAP_MS - (now - m->reopen_last_ms);
+	tv.tv_sec = 0;
+	tv.tv_usec = (suseconds_t)(wait * 1000);
+	if (m->reopen_ev == NULL)
+		m->reopen_ev = evtimer_new(m->base, reopen_cb, m);
+	if (m->reopen_ev == NULL || evtimer_add(m->reopen_ev, &tv) < 0) {
+		m->reopen_last_ms = now; /* no timer: reopen at once */
+		mon_reopen_do(m, sink);
+		return;
+	}
+	m->reopen_pending[sink] = true;
+}
+
+/* Monitoring is over: a waiting reopen is dropped with its timer. */
+void
+mon_reopen_stop(struct mon *m)
+{
+	if (m->reopen_ev != NULL)
+		event_free(m->reopen_ev);
+	m->reopen_ev = NULL;
+	for (unsigned s = 0; s < CHAN_SINK_MAX; s++)
+		m->reopen_pending[s] = false;
+}
