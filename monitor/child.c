@@ -5,6 +5,7 @@
  * is validated by chan_recv() and then by its handler's state and field
  * checks; a bad one kills the child, never the reaper (style.md).
  */
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -50,7 +51,8 @@ send_to(struct mon_child *c, unsigned type, const void *p, size_t len, int fd)
 	if (chan_send(c->chan, type, p, len, fd) == 0)
 		return 0;
 	/* security 35: a child that does not read its channel is hung */
-	kill_child(c, errno == EAGAIN ? "channel full" : strerror(errno));
+	kill_child(c, errno == EAGAIN ? "channel full, it stopped reading" :
+	    strerror(errno));
 	return -1;
 }
 
@@ -356,9 +358,13 @@ on_drained(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 static int
 on_peer_lost(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 {
-	diag_warnx("%s: bad message from its peer; new pair", c->role);
-	if (msg->u.peer.generation == m->peer_gen)
-		peer_new(m);
+	/* a stale generation was answered already; the warnings share the
+	 * child's DIAG budget (security 34) */
+	if (msg->u.peer.generation != m->peer_gen)
+		return 0;
+	if (mon_diag_admit(m, c))
+		diag_warnx("%s: bad message from its peer; new pair", c->role);
+	peer_new(m);
 	return 0;
 }
 
@@ -606,6 +612,9 @@ mon_child_watch(struct mon *m, struct mon_child *c, pid_t pid, int chan)
 	/* security 35: a send never blocks; a full channel is a hung child */
 	if (io_set_nonblock(c->chan, true) < 0)
 		diag_warn("Failed to make the %s channel non-blocking", c->role);
+	if (setsockopt(c->chan, SOL_SOCKET, SO_SNDBUF, &(int){ MON_CHAN_SNDBUF },
+	    sizeof(int)) < 0)
+		diag_warn("Failed to bound the %s channel's queue", c->role);
 	mon_limits_start(m, c);
 	c->ev = event_new(m->base, c->chan, EV_READ | EV_PERSIST, chan_cb, m);
 	if (c->ev == NULL || event_add(c->ev, NULL) < 0) {

@@ -40,6 +40,13 @@ struct event_base;
  * summarised once per MON_DIAG_SUMMARY_MS); log reopens done (requests
  * closer than MON_REOPEN_GAP_MS apart are coalesced into one).
  */
+/*
+ * security 35: what the reaper may leave unread in a child's channel (the
+ * kernel doubles it and counts each datagram's overhead, about a hundred
+ * small messages): past it a send fails with EAGAIN and the child, which
+ * stopped reading, is killed as hung. The reaper never blocks on a send.
+ */
+#define MON_CHAN_SNDBUF (64 * 1024)
 #define MON_CHAN_RATE 1000
 #define MON_CHAN_BURST 1000
 #define MON_CHAN_PAUSE_MS 50
