@@ -78,6 +78,10 @@ summarise(struct mon_child *c)
 	if (n > 0)
 		diag_warnx("%s: %llu diagnostics suppressed", c->role,
 		    (unsigned long long)n);
+	if (c->reopens_coalesced > 0)
+		diag_info("%s: %llu log reopen requests coalesced", c->role,
+		    (unsigned long long)c->reopens_coalesced);
+	c->reopens_coalesced = 0;
 	if (c->pauses > 0)
 		diag_warnx("%s: floods its channel: stopped reading it %llu "
 		    "times for %d ms", c->role, (unsigned long long)c->pauses,
@@ -123,6 +127,7 @@ mon_limits_start(struct mon *m, struct mon_child *c)
 	mon_rate_init(&c->msg_rate, MON_CHAN_RATE, MON_CHAN_BURST, now);
 	mon_rate_init(&c->diag_rate, MON_DIAG_RATE, MON_DIAG_BURST, now);
 	c->pauses = 0;
+	c->reopens_coalesced = 0;
 	if (c->pause_ev == NULL)
 		c->pause_ev = evtimer_new(m->base, pause_cb, c);
 	if (c->summary_ev == NULL)
@@ -195,10 +200,6 @@ reopen_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 		m->reopen_pending[s] = false;
 		mon_reopen_do(m, s);
 	}
-	if (m->reopens_coalesced > 0)
-		diag_info("%llu log reopen requests coalesced",
-		    (unsigned long long)m->reopens_coalesced);
-	m->reopens_coalesced = 0;
 }
 
 /*
@@ -207,15 +208,17 @@ reopen_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
  * requests that find one waiting are folded into it (security 18, 34).
  */
 void
-mon_reopen_request(struct mon *m, unsigned sink)
+mon_reopen_request(struct mon *m, struct mon_child *c, unsigned sink)
 {
 	uint64_t now = mon_now_ms();
 	struct timeval tv;
 	uint64_t wait;
 
 	if (m->reopen_ev != NULL && evtimer_pending(m->reopen_ev, NULL)) {
-		if (m->reopen_pending[sink])
-			m->reopens_coalesced++;
+		if (m->reopen_pending[sink]) {
+			c->reopens_coalesced++; /* said in c's summary */
+			summary_arm(c);
+		}
 		m->reopen_pending[sink] = true;
 		return;
 	}

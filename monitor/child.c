@@ -32,6 +32,7 @@
 #define MON_RESPAWN_RESET_S 5
 
 static void chan_cb(evutil_socket_t, short, void *);
+static void chan_closed(struct mon_child *);
 static void respawn_cb(evutil_socket_t, short, void *);
 
 static void
@@ -50,9 +51,11 @@ send_to(struct mon_child *c, unsigned type, const void *p, size_t len, int fd)
 		return -1;
 	if (chan_send(c->chan, type, p, len, fd) == 0)
 		return 0;
-	/* security 35: a child that does not read its channel is hung */
+	/* security 35: a child that does not read its channel is hung; what
+	 * else it sent is not read, so it is killed once */
 	kill_child(c, errno == EAGAIN ? "channel full, it stopped reading" :
 	    strerror(errno));
+	chan_closed(c);
 	return -1;
 }
 
@@ -332,7 +335,7 @@ on_reopen(struct mon *m, struct mon_child *c,
 		return -1;
 	if (sink != CHAN_SINK_K8S && sink != CHAN_SINK_JOURNALD)
 		return -1;
-	mon_reopen_request(m, sink); /* security 34: coalesced */
+	mon_reopen_request(m, c, sink); /* security 34: coalesced */
 	return 0;
 }
 

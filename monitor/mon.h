@@ -90,6 +90,7 @@ struct mon_child {
 	struct mon_rate msg_rate;  /* messages read */
 	struct mon_rate diag_rate; /* DIAG lines printed */
 	uint64_t pauses;	   /* reading paused since the last summary */
+	uint64_t reopens_coalesced; /* its reopen requests folded in */
 	struct event *pause_ev;	   /* resumes reading after a pause */
 	struct event *summary_ev;  /* prints what was suppressed */
 };
@@ -178,7 +179,6 @@ struct mon {
 	/* security 34: reopen requests coalesced (chanlimit.c) */
 	bool reopen_pending[CHAN_SINK_MAX];
 	uint64_t reopen_last_ms;
-	uint64_t reopens_coalesced;
 	struct event *reopen_ev;
 	bool stdin_closed;    /* the broker closed stdin: never handed again */
 	bool att_close_sent;  /* CHAN_ATT_CLOSE sent (spec 10.2 step 5) */
@@ -275,7 +275,7 @@ void mon_limits_start(struct mon *, struct mon_child *);
 void mon_limits_end(struct mon_child *);
 bool mon_chan_admit(struct mon *, struct mon_child *);
 bool mon_diag_admit(struct mon *, struct mon_child *);
-void mon_reopen_request(struct mon *, unsigned sink);
+void mon_reopen_request(struct mon *, struct mon_child *, unsigned sink);
 void mon_reopen_stop(struct mon *);
 
 /* signals.c: signal events (spec 11, security 40-42). */

@@ -242,7 +242,6 @@ state_setup(uint8_t s0, uint8_t s1)
 		CHECK(m.log_fd >= 0);
 	}
 	m.reopen_last_ms = 0;
-	m.reopens_coalesced = 0;
 	child_up(idx ? &m.broker : &m.logger, idx, (s0 & ST_HELLO) != 0);
 	if (s1 & ST_OTHER)
 		child_up(idx ? &m.logger : &m.broker, !idx, true);

@@ -194,6 +194,9 @@ def report(name, res, secs, output):
     note = "  [%s]" % res["note"] if res.get("note") else ""
     if st == "ok":
         print("ok   %s (%.1f s)%s" % (name, secs, note), flush=True)
+        # what a passing test measured (style.md: tests print it)
+        for line in output.rstrip().splitlines()[-20:]:
+            print("     | " + line, flush=True)
     elif st == "skip":
         print("skip %s: %s" % (name, res.get("reason", "")), flush=True)
     else:
