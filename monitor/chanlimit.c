@@ -149,32 +149,35 @@ mon_limits_end(struct mon_child *c)
 	c->pause_ev = c->summary_ev = NULL;
 }
 
-/*
- * Whether one more message may be read from c's channel now. Past the
- * burst, the channel's read event is removed for MON_CHAN_PAUSE_MS: the
- * reaper's CPU stays bounded whatever the child sends.
- */
+/* While reading c's channel is paused (security 34). */
 bool
-mon_chan_admit(struct mon *m VIGIL_UNUSED, struct mon_child *c)
+mon_chan_paused(const struct mon_child *c)
+{
+	return c->pause_ev != NULL && evtimer_pending(c->pause_ev, NULL);
+}
+
+/*
+ * One message of c that costs the reaper work it did not need: past the
+ * budget, the channel's read event is removed for MON_CHAN_PAUSE_MS, so
+ * the reaper's CPU stays bounded whatever the child sends. The messages
+ * the protocol makes rare (HELLO, DRAINED, ...) cost a token too; only a
+ * reopen that is not coalesced is free, so a logger rotating its log as
+ * fast as the disk allows is never slowed.
+ */
+void
+mon_chan_charge(struct mon *m VIGIL_UNUSED, struct mon_child *c)
 {
 	struct timeval tv = { .tv_sec = 0,
 		.tv_usec = MON_CHAN_PAUSE_MS * 1000 };
 
-	if (c->pause_ev == NULL)
-		return true; /* said at start: no limit */
-	if (evtimer_pending(c->pause_ev, NULL))
-		return false;
-	if (mon_rate_take(&c->msg_rate, mon_now_ms()))
-		return true;
+	if (c->pause_ev == NULL || mon_rate_take(&c->msg_rate, mon_now_ms()))
+		return; /* no timer (said at start): no limit */
+	if (evtimer_add(c->pause_ev, &tv) < 0)
+		return; /* cannot resume later: keep reading */
 	if (c->ev != NULL)
 		(void)event_del(c->ev); /* cannot fail on an added event */
-	if (evtimer_add(c->pause_ev, &tv) < 0) {
-		pause_cb(-1, 0, c); /* no timer: keep reading, unlimited */
-		return true;
-	}
 	c->pauses++;
 	summary_arm(c);
-	return false;
 }
 
 /* Whether one more DIAG of c may be printed; a refusal is summarised. */
@@ -187,13 +190,29 @@ mon_diag_admit(struct mon *m VIGIL_UNUSED, struct mon_child *c)
 	return false;
 }
 
-static void
-reopen_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
-    void *arg)
+/*
+ * A validated reopen request of c. Requests read in one batch are one
+ * reopen per sink, done when the batch ends (mon_reopen_flush): a logger
+ * waits for its new sink before it asks again, so only a flood is ever
+ * coalesced, and each request folded in costs c a token (security 18,
+ * 34).
+ */
+void
+mon_reopen_request(struct mon *m, struct mon_child *c, unsigned sink)
 {
-	struct mon *m = arg;
+	if (m->reopen_pending[sink]) {
+		c->reopens_coalesced++; /* said in c's summary */
+		summary_arm(c);
+		mon_chan_charge(m, c);
+		return;
+	}
+	m->reopen_pending[sink] = true;
+}
 
-	m->reopen_last_ms = mon_now_ms();
+/* The reopens asked for in the batch just read. */
+void
+mon_reopen_flush(struct mon *m)
+{
 	for (unsigned s = 0; s < CHAN_SINK_MAX; s++) {
 		if (!m->reopen_pending[s])
 			continue;
@@ -202,52 +221,10 @@ reopen_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 	}
 }
 
-/*
- * A validated reopen request. Reopens run at most once per
- * MON_REOPEN_GAP_MS: a request inside the gap waits for the timer, and
- * requests that find one waiting are folded into it (security 18, 34).
- */
-void
-mon_reopen_request(struct mon *m, struct mon_child *c, unsigned sink)
-{
-	uint64_t now = mon_now_ms();
-	struct timeval tv;
-	uint64_t wait;
-
-	if (m->reopen_ev != NULL && evtimer_pending(m->reopen_ev, NULL)) {
-		if (m->reopen_pending[sink]) {
-			c->reopens_coalesced++; /* said in c's summary */
-			summary_arm(c);
-		}
-		m->reopen_pending[sink] = true;
-		return;
-	}
-	if (m->reopen_last_ms == 0 || now < m->reopen_last_ms ||
-	    now - m->reopen_last_ms >= MON_REOPEN_GAP_MS) {
-		m->reopen_last_ms = now;
-		mon_reopen_do(m, sink);
-		return;
-	}
-	wait = MON_REOPEN_GAP_MS - (now - m->reopen_last_ms);
-	tv.tv_sec = 0;
-	tv.tv_usec = (suseconds_t)(wait * 1000);
-	if (m->reopen_ev == NULL)
-		m->reopen_ev = evtimer_new(m->base, reopen_cb, m);
-	if (m->reopen_ev == NULL || evtimer_add(m->reopen_ev, &tv) < 0) {
-		m->reopen_last_ms = now; /* no timer: reopen at once */
-		mon_reopen_do(m, sink);
-		return;
-	}
-	m->reopen_pending[sink] = true;
-}
-
-/* Monitoring is over: a waiting reopen is dropped with its timer. */
+/* Monitoring is over: a reopen not done yet is dropped. */
 void
 mon_reopen_stop(struct mon *m)
 {
-	if (m->reopen_ev != NULL)
-		event_free(m->reopen_ev);
-	m->reopen_ev = NULL;
 	for (unsigned s = 0; s < CHAN_SINK_MAX; s++)
 		m->reopen_pending[s] = false;
 }

@@ -489,12 +489,8 @@ mon_chan_dispatch(struct mon *m, struct mon_child *c, struct chan_msg *msg,
 	return 0;
 }
 
-/*
- * Reads and dispatches what c sent, one bounded batch (style.md), within
- * its rate (security 34). A bad message kills c (security 30-33).
- */
-void
-mon_chan_read(struct mon *m, struct mon_child *c)
+static void
+chan_read_batch(struct mon *m, struct mon_child *c)
 {
 	struct chan_msg msg;
 	const char *why = NULL;
@@ -502,7 +498,7 @@ mon_chan_read(struct mon *m, struct mon_child *c)
 	for (int i = 0; i < MON_CHAN_BATCH && c->chan >= 0; i++) {
 		int rc;
 
-		if (!mon_chan_admit(m, c))
+		if (mon_chan_paused(c))
 			return;
 		rc = chan_recv(c->chan, c->chan_role, &msg, &why);
 		if (rc == 0) {
@@ -519,11 +515,26 @@ mon_chan_read(struct mon *m, struct mon_child *c)
 			violation(c, errno == EPROTO ? why : strerror(errno));
 			return;
 		}
+		/* security 34: a reopen is charged only when coalesced */
+		if (msg.type != CHAN_LOG_REOPEN)
+			mon_chan_charge(m, c);
 		if (mon_chan_dispatch(m, c, &msg, &why) < 0) {
 			violation(c, why);
 			return;
 		}
 	}
+}
+
+/*
+ * Reads and dispatches what c sent, one bounded batch (style.md), within
+ * its budget (security 34); then the reopens the batch asked for. A bad
+ * message kills c (security 30-33).
+ */
+void
+mon_chan_read(struct mon *m, struct mon_child *c)
+{
+	chan_read_batch(m, c);
+	mon_reopen_flush(m);
 }
 
 static struct mon_child *

@@ -34,11 +34,11 @@ struct event_base;
 #define MON_RESPAWN_MAX_MS 1000
 /*
  * security 34: what a child may make the reaper do per second. Messages
- * read from one child's channel (past the burst the reaper stops reading
- * it for MON_CHAN_PAUSE_MS: the child's sends fail with EAGAIN, which it
- * treats as a loss); DIAG lines printed (the rest are counted and
- * summarised once per MON_DIAG_SUMMARY_MS); log reopens done (requests
- * closer than MON_REOPEN_GAP_MS apart are coalesced into one).
+ * read from one child's channel, reopens that are not coalesced aside
+ * (past the burst the reaper stops reading it for MON_CHAN_PAUSE_MS: the
+ * child's sends fail with EAGAIN, which it treats as a loss); DIAG lines
+ * printed (the rest are counted and summarised at most once per
+ * MON_DIAG_SUMMARY_MS). Reopen requests read in one batch are one reopen.
  */
 /*
  * security 35: what the reaper may leave unread in a child's channel (the
@@ -53,7 +53,6 @@ struct event_base;
 #define MON_DIAG_RATE 10
 #define MON_DIAG_BURST 50
 #define MON_DIAG_SUMMARY_MS 1000
-#define MON_REOPEN_GAP_MS 10
 /* spec 12: memory.events is a few short lines; /proc/<pid>/cgroup. */
 #define MON_OOM_EVENTS_MAX 4096
 #define MON_OOM_CGROUP_MAX 8192
@@ -176,10 +175,8 @@ struct mon {
 	struct mon_child broker;
 	uint32_t peer_gen;    /* generation of the current logger<->broker pair */
 	bool drained;	      /* LOG_DRAINED accepted: never again */
-	/* security 34: reopen requests coalesced (chanlimit.c) */
+	/* security 34: reopens asked in the batch being read (chanlimit.c) */
 	bool reopen_pending[CHAN_SINK_MAX];
-	uint64_t reopen_last_ms;
-	struct event *reopen_ev;
 	bool stdin_closed;    /* the broker closed stdin: never handed again */
 	bool att_close_sent;  /* CHAN_ATT_CLOSE sent (spec 10.2 step 5) */
 	struct event *close_ev;
@@ -273,9 +270,11 @@ bool mon_rate_take(struct mon_rate *, uint64_t now_ms);
 uint64_t mon_rate_flush(struct mon_rate *);
 void mon_limits_start(struct mon *, struct mon_child *);
 void mon_limits_end(struct mon_child *);
-bool mon_chan_admit(struct mon *, struct mon_child *);
+bool mon_chan_paused(const struct mon_child *);
+void mon_chan_charge(struct mon *, struct mon_child *);
 bool mon_diag_admit(struct mon *, struct mon_child *);
 void mon_reopen_request(struct mon *, struct mon_child *, unsigned sink);
+void mon_reopen_flush(struct mon *);
 void mon_reopen_stop(struct mon *);
 
 /* signals.c: signal events (spec 11, security 40-42). */

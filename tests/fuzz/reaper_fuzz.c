@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -123,6 +124,45 @@ count_fds(void)
 	}
 	(void)closedir(d);
 	return n;
+}
+
+/* Whether pid runs this very program (a fork of ours). */
+static bool
+runs_us(pid_t pid)
+{
+	char path[64], exe[PATH_MAX], self[PATH_MAX];
+	ssize_t a, b;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	a = readlink(path, exe, sizeof(exe));
+	b = readlink("/proc/self/exe", self, sizeof(self));
+	return a > 0 && a == b && memcmp(exe, self, (size_t)a) == 0;
+}
+
+/*
+ * The handlers never fork (no runtime, no real respawn): our only
+ * children are the two zombies, and libFuzzer's symbolizer, which runs
+ * another program.
+ */
+static void
+check_children(void)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "/proc/self/task/%d/children",
+	    (int)getpid());
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return; /* kernel without CONFIG_PROC_CHILDREN */
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	CHECK(n >= 0);
+	buf[n] = '\0';
+	for (char *t = strtok(buf, " \n"); t != NULL; t = strtok(NULL, " \n")) {
+		pid_t p = (pid_t)strtol(t, NULL, 10);
+		CHECK(p == zombie[0] || p == zombie[1] || !runs_us(p));
+	}
 }
 
 static pid_t
@@ -241,7 +281,6 @@ state_setup(uint8_t s0, uint8_t s1)
 		    O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 		CHECK(m.log_fd >= 0);
 	}
-	m.reopen_last_ms = 0;
 	child_up(idx ? &m.broker : &m.logger, idx, (s0 & ST_HELLO) != 0);
 	if (s1 & ST_OTHER)
 		child_up(idx ? &m.logger : &m.broker, !idx, true);
@@ -274,6 +313,7 @@ state_teardown(void)
 	if (m.notify_host >= 0)
 		(void)close(m.notify_host);
 	m.log_fd = m.jd_fd = m.in_w = m.notify_host = -1;
+	check_children();
 	/* security 32: every fd a child sent was closed */
 	if (count_fds() != baseline) {
 		verbose = true;

@@ -2,7 +2,7 @@
 /*
  * tests/unit/monitor/chanlimit_test.c: the reaper's limits on a flooding
  * child (security 34): the token bucket with an injected clock, DIAG
- * admission and its summary line, and the channel pause.
+ * admission and its summary line, the channel pause, reopen coalescing.
  */
 #include <sys/socket.h>
 
@@ -172,10 +172,14 @@ Test(chanlimit, channel_flood_pauses_reading)
 	    (event_callback_fn)abort, NULL);
 	cr_assert_eq(event_add(c->ev, NULL), 0);
 	mon_limits_start(&m, c);
-	for (int i = 0; i < 3 * MON_CHAN_BURST; i++)
-		ok += mon_chan_admit(&m, c);
-	cr_assert_geq(ok, MON_CHAN_BURST);
+	for (int i = 0; i < 3 * MON_CHAN_BURST && !mon_chan_paused(c); i++) {
+		mon_chan_charge(&m, c);
+		ok++;
+	}
+	/* the burst, then the one that found the bucket empty */
+	cr_assert_geq(ok, MON_CHAN_BURST + 1);
 	cr_assert_lt(ok, MON_CHAN_BURST + 100);
+	cr_assert(mon_chan_paused(c));
 	cr_assert(!event_pending(c->ev, EV_READ, NULL), "reading stopped");
 	cr_assert(evtimer_pending(c->pause_ev, NULL), "resume armed");
 	/* the pause ends by itself: the read event is back */
@@ -189,4 +193,32 @@ Test(chanlimit, channel_flood_pauses_reading)
 	event_base_free(m.base);
 	close(sv[0]);
 	close(sv[1]);
+}
+
+Test(chanlimit, reopens_of_one_batch_are_one)
+{
+	struct mon m;
+	struct mon_child *c = &m.broker;
+
+	child_init(&m, c);
+	c->role = "attach";
+	mon_limits_start(&m, c);
+	m.log_fd = -1; /* -l none: mon_reopen_do() does nothing */
+	for (int i = 0; i < 5; i++)
+		mon_reopen_request(&m, c, CHAN_SINK_K8S);
+	cr_assert(m.reopen_pending[CHAN_SINK_K8S]);
+	cr_assert_eq(c->reopens_coalesced, 4);
+	cr_assert_eq(c->msg_rate.milli, (MON_CHAN_BURST - 4) * 1000ull);
+	mon_reopen_flush(&m);
+	cr_assert(!m.reopen_pending[CHAN_SINK_K8S]);
+	/* the next batch's first request is free again */
+	mon_reopen_request(&m, c, CHAN_SINK_K8S);
+	cr_assert_eq(c->reopens_coalesced, 4);
+	mon_reopen_flush(&m);
+	diag_set_level(DIAG_INFO); /* the summary is information */
+	mon_limits_end(c);
+	diag_set_level(DIAG_WARN);
+	cr_assert_eq(n_said, 1);
+	cr_assert_str_eq(said[0], "attach: 4 log reopen requests coalesced");
+	event_base_free(m.base);
 }
