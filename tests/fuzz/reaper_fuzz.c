@@ -8,7 +8,8 @@
  * private temporary directory. The "children" are zombies this process
  * forked and never reaps, so kill_child() signals only a pid it owns and
  * that cannot be reused. After every input the fd count must be back to
- * where it was (security 32) and every line the reaper printed must be
+ * where it was (security 32), no event may be left in the loop, no child
+ * of ours may have been forked, and every line the reaper printed must be
  * free of control bytes (security 33).
  *
  * Input: byte 0 and byte 1 select the reaper's state (below), then
@@ -313,6 +314,11 @@ state_teardown(void)
 	if (m.notify_host >= 0)
 		(void)close(m.notify_host);
 	m.log_fd = m.jd_fd = m.in_w = m.notify_host = -1;
+	/* every event a handler armed belongs to a state the teardown
+	 * freed: one left over was lost by a handler (LOG_DRAINED twice
+	 * once armed the close timer twice) */
+	CHECK(event_base_get_num_events(m.base, EVENT_BASE_COUNT_ADDED |
+	    EVENT_BASE_COUNT_ACTIVE) == 0);
 	check_children();
 	/* security 32: every fd a child sent was closed */
 	if (count_fds() != baseline) {
