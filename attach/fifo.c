@@ -98,7 +98,7 @@ att_hostile(struct att_broker *b)
 	(void)snprintf(kind, sizeof(kind), "%s", FAULT_WORD(BROKER_HOSTILE));
 	fault_disarm(FAULT_BROKER_HOSTILE); /* once per process */
 	hostile_act(b->base, b->chan, b->chan_ev, CHAN_BROKER, kind,
-	    b->generation);
+	    b->peer_fd, b->generation);
 }
 #endif
 

@@ -152,9 +152,26 @@ flood(enum hostile_flood f)
 	tick_cb(-1, 0, NULL);
 }
 
+/* security 33 on the logger<->broker pair: the peer renews it. */
+static void
+bad_stream(int peer)
+{
+	static const unsigned char output[] = { 7, 'x' };
+	struct chan_att_clients a = { .attached = 7 };
+
+	if (peer < 0)
+		fatalx("hostile: bad_stream without a peer");
+	h.chan = peer;
+	if (h.role == CHAN_LOGGER)
+		raw(CHAN_OUTPUT, sizeof(output), output, sizeof(output), NULL,
+		    0);
+	else
+		raw(CHAN_ATT_CLIENTS, sizeof(a), &a, sizeof(a), NULL, 0);
+}
+
 void
 hostile_act(struct event_base *base, int chan, struct event *chan_ev,
-    unsigned role, const char *kind, uint32_t generation)
+    unsigned role, const char *kind, int peer, uint32_t generation)
 {
 	static const unsigned char ctl_text[] =
 	    "\001hostile: esc \033[2J bell \007 nul \000 del \177 hi \377 end";
@@ -198,6 +215,8 @@ hostile_act(struct event_base *base, int chan, struct event *chan_ev,
 	} else if (strcmp(kind, "diag_control") == 0) {
 		raw(CHAN_DIAG, sizeof(ctl_text) - 1, ctl_text,
 		    sizeof(ctl_text) - 1, NULL, 0);
+	} else if (strcmp(kind, "bad_stream") == 0) {
+		bad_stream(peer);
 	} else if (strcmp(kind, "diag_flood") == 0) {
 		flood(FLOOD_DIAG);
 	} else if (strcmp(kind, "reopen_flood") == 0) {

@@ -44,7 +44,7 @@ log_hostile(struct logger *l)
 	(void)snprintf(kind, sizeof(kind), "%s", FAULT_WORD(LOGGER_HOSTILE));
 	fault_disarm(FAULT_LOGGER_HOSTILE); /* once per process */
 	hostile_act(l->base, l->chan, l->chan_ev, CHAN_LOGGER, kind,
-	    l->peer.generation);
+	    l->peer.fd, l->peer.generation);
 }
 #endif
 

@@ -255,6 +255,18 @@ def test_sec33_diag_control_bytes_escaped():
             killed=False, check=check)
 
 
+# security 33 on the logger<->broker pair: the receiving child refuses
+# the message, and the reaper makes a new pair; nobody is killed
+def test_sec33_output_stream_7_renews_pair():
+    hostile("logger", "bad_stream",
+            "attach: bad message from its peer; new pair", killed=False)
+
+
+def test_sec33_broker_bad_value_renews_pair():
+    hostile("broker", "bad_stream",
+            "logger: bad message from its peer; new pair", killed=False)
+
+
 # security 34: floods are rate-limited and summarised; CPU and syslog
 # bounded
 FLOOD_CPU_SHARE = 0.25      # of one core over the flood
