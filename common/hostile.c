@@ -23,8 +23,8 @@
 
 /* A flood lasts this long, sending up to HOSTILE_BATCH per tick. */
 #define HOSTILE_FLOOD_MS 3000
-#define HOSTILE_TICK_MS 1
-#define HOSTILE_BATCH 256
+#define HOSTILE_TICK_MS	 1
+#define HOSTILE_BATCH	 256
 /* stop_reading gives up (reads again) after this: the reaper was meant
  * to kill it long before */
 #define HOSTILE_STOP_MS 20000
@@ -58,11 +58,11 @@ now_ms(void)
  * A NULL p is len zero bytes.
  */
 static void
-raw(unsigned type, uint32_t hdr_len, const void *p, size_t len,
-    const int *fds, size_t nfds)
+raw(unsigned type, uint32_t hdr_len, const void *p, size_t len, const int *fds,
+    size_t nfds)
 {
 	static unsigned char buf[CHAN_MSG_MAX + 64];
-	struct chan_hdr hdr = { .type = (uint16_t)type, .len = hdr_len };
+	struct chan_hdr hdr = {.type = (uint16_t)type, .len = hdr_len};
 
 	if (len > sizeof(buf) - sizeof(hdr))
 		len = sizeof(buf) - sizeof(hdr);
@@ -79,8 +79,8 @@ static int
 send_one(void)
 {
 	static const unsigned char diag[] = "\001hostile: diagnostic flood";
-	struct chan_log_reopen r = { .sink = CHAN_SINK_K8S };
-	struct chan_peer p = { .generation = h.generation };
+	struct chan_log_reopen r = {.sink = CHAN_SINK_K8S};
+	struct chan_peer p = {.generation = h.generation};
 
 	switch (h.flood) {
 	case FLOOD_DIAG:
@@ -89,8 +89,8 @@ send_one(void)
 		return chan_send(h.chan, CHAN_LOG_REOPEN, &r, sizeof(r), -1);
 	case FLOOD_STOP:
 		if (h.role == CHAN_LOGGER)
-			return chan_send(h.chan, CHAN_LOG_REOPEN, &r, sizeof(r),
-			    -1);
+			return chan_send(
+			    h.chan, CHAN_LOG_REOPEN, &r, sizeof(r), -1);
 		/* each one the reaper takes makes it send a new pair to
 		 * both children: the next generation is one up */
 		if (chan_send(h.chan, CHAN_PEER_LOST, &p, sizeof(p), -1) < 0)
@@ -105,13 +105,14 @@ static void
 tick_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
     void *arg VIGIL_UNUSED)
 {
-	struct timeval tv = { .tv_sec = 0, .tv_usec = HOSTILE_TICK_MS * 1000 };
-	uint64_t limit = h.flood == FLOOD_STOP ? HOSTILE_STOP_MS :
-	    HOSTILE_FLOOD_MS;
+	struct timeval tv = {.tv_sec = 0, .tv_usec = HOSTILE_TICK_MS * 1000};
+	uint64_t limit =
+	    h.flood == FLOOD_STOP ? HOSTILE_STOP_MS : HOSTILE_FLOOD_MS;
 
 	if (h.over) {
 		/* after a pause, so the DIAG bucket has a token again */
-		diag_warnx("hostile: flood over: %lu sent, %lu refused (EAGAIN)",
+		diag_warnx(
+		    "hostile: flood over: %lu sent, %lu refused (EAGAIN)",
 		    h.sent, h.refused);
 		return;
 	}
@@ -156,8 +157,8 @@ flood(enum hostile_flood f)
 static void
 bad_stream(int peer)
 {
-	static const unsigned char output[] = { 7, 'x' };
-	struct chan_att_clients a = { .attached = 7 };
+	static const unsigned char output[] = {7, 'x'};
+	struct chan_att_clients a = {.attached = 7};
 
 	if (peer < 0)
 		fatalx("hostile: bad_stream without a peer");
@@ -175,11 +176,11 @@ hostile_act(struct event_base *base, int chan, struct event *chan_ev,
 {
 	static const unsigned char ctl_text[] =
 	    "\001hostile: esc \033[2J bell \007 nul \000 del \177 hi \377 end";
-	struct chan_hello hello = { .role = role, .version = CHAN_VERSION,
-		.pid = (int32_t)getpid() };
-	struct chan_log_reopen bad_sink = { .sink = 9 };
-	unsigned char level[] = { 9, 'x' };
-	int fds[2] = { 0, 1 }; /* /dev/null, since the sandbox (life.c) */
+	struct chan_hello hello = {
+	    .role = role, .version = CHAN_VERSION, .pid = (int32_t)getpid()};
+	struct chan_log_reopen bad_sink = {.sink = 9};
+	unsigned char level[] = {9, 'x'};
+	int fds[2] = {0, 1}; /* /dev/null, since the sandbox (life.c) */
 
 	h.base = base;
 	h.chan = chan;
@@ -192,8 +193,8 @@ hostile_act(struct event_base *base, int chan, struct event *chan_ev,
 	} else if (strcmp(kind, "length_mismatch") == 0) {
 		raw(CHAN_DIAG, 40, "\001abc", 4, NULL, 0);
 	} else if (strcmp(kind, "oversized") == 0) {
-		raw(CHAN_DIAG, CHAN_MSG_MAX + 32, NULL, CHAN_MSG_MAX + 32,
-		    NULL, 0);
+		raw(CHAN_DIAG, CHAN_MSG_MAX + 32, NULL, CHAN_MSG_MAX + 32, NULL,
+		    0);
 	} else if (strcmp(kind, "unknown_type") == 0) {
 		raw(CHAN_TYPE_MAX + 40, 0, NULL, 0, NULL, 0);
 	} else if (strcmp(kind, "downward_type") == 0) {
@@ -201,7 +202,7 @@ hostile_act(struct event_base *base, int chan, struct event *chan_ev,
 	} else if (strcmp(kind, "second_hello") == 0) {
 		raw(CHAN_HELLO, sizeof(hello), &hello, sizeof(hello), NULL, 0);
 	} else if (strcmp(kind, "drained_unasked") == 0) {
-		struct chan_log_drained d = { .bytes_read = 1 };
+		struct chan_log_drained d = {.bytes_read = 1};
 		raw(CHAN_LOG_DRAINED, sizeof(d), &d, sizeof(d), NULL, 0);
 	} else if (strcmp(kind, "fd_attached") == 0) {
 		raw(CHAN_DIAG, 4, "\001abc", 4, fds, 1);

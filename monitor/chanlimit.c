@@ -22,8 +22,8 @@ mon_now_ms(void)
 }
 
 void
-mon_rate_init(struct mon_rate *r, unsigned rate, unsigned burst,
-    uint64_t now_ms)
+mon_rate_init(
+    struct mon_rate *r, unsigned rate, unsigned burst, uint64_t now_ms)
 {
 	r->rate = rate;
 	r->burst = burst;
@@ -44,7 +44,7 @@ mon_rate_take(struct mon_rate *r, uint64_t now_ms)
 		/* rate tokens/s is rate milli-tokens per ms; no overflow:
 		 * a gap long enough to fill the bucket just fills it */
 		if (r->rate > 0 && (dt >= full / r->rate + 1 ||
-		    r->milli + dt * r->rate > full))
+				       r->milli + dt * r->rate > full))
 			r->milli = full;
 		else if (r->rate > 0)
 			r->milli += dt * r->rate;
@@ -84,14 +84,13 @@ summarise(struct mon_child *c)
 	c->reopens_coalesced = 0;
 	if (c->pauses > 0)
 		diag_warnx("%s: floods its channel: stopped reading it %llu "
-		    "times for %d ms", c->role, (unsigned long long)c->pauses,
-		    MON_CHAN_PAUSE_MS);
+			   "times for %d ms",
+		    c->role, (unsigned long long)c->pauses, MON_CHAN_PAUSE_MS);
 	c->pauses = 0;
 }
 
 static void
-summary_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
-    void *arg)
+summary_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED, void *arg)
 {
 	summarise(arg);
 }
@@ -100,8 +99,8 @@ summary_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 static void
 summary_arm(struct mon_child *c)
 {
-	struct timeval tv = { .tv_sec = MON_DIAG_SUMMARY_MS / 1000,
-		.tv_usec = (MON_DIAG_SUMMARY_MS % 1000) * 1000 };
+	struct timeval tv = {.tv_sec = MON_DIAG_SUMMARY_MS / 1000,
+	    .tv_usec = (MON_DIAG_SUMMARY_MS % 1000) * 1000};
 
 	if (c->summary_ev == NULL || evtimer_pending(c->summary_ev, NULL))
 		return;
@@ -134,7 +133,8 @@ mon_limits_start(struct mon *m, struct mon_child *c)
 		c->summary_ev = evtimer_new(m->base, summary_cb, c);
 	if (c->pause_ev == NULL || c->summary_ev == NULL)
 		diag_warnx("%s: cannot rate-limit its channel; reading it "
-		    "without limits", c->role);
+			   "without limits",
+		    c->role);
 }
 
 /* The instance's channel is closed: say what is owed, free its timers. */
@@ -167,8 +167,7 @@ mon_chan_paused(const struct mon_child *c)
 void
 mon_chan_charge(struct mon *m VIGIL_UNUSED, struct mon_child *c)
 {
-	struct timeval tv = { .tv_sec = 0,
-		.tv_usec = MON_CHAN_PAUSE_MS * 1000 };
+	struct timeval tv = {.tv_sec = 0, .tv_usec = MON_CHAN_PAUSE_MS * 1000};
 
 	if (c->pause_ev == NULL || mon_rate_take(&c->msg_rate, mon_now_ms()))
 		return; /* no timer (said at start): no limit */

@@ -44,41 +44,42 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "reaper_fuzz: %s failed at line %d\n",	\
-		    #cond, __LINE__);					\
-		abort();						\
-	}								\
-} while (0)
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "reaper_fuzz: %s failed at line %d\n", \
+			    #cond, __LINE__);                                  \
+			abort();                                               \
+		}                                                              \
+	} while (0)
 
 /* byte 0 */
-#define ST_BROKER 0x01	   /* feed the broker's channel, else the logger's */
-#define ST_PHASE 0x06	   /* RUNTIME, RUNNING, DRAINING, DRAINING+sent */
-#define ST_HELLO 0x08	   /* the child already said HELLO */
-#define ST_ROTATE 0x10	   /* --log-rotate */
-#define ST_NOTIFY 0x20	   /* the sd-notify relay is set up */
+#define ST_BROKER     0x01 /* feed the broker's channel, else the logger's */
+#define ST_PHASE      0x06 /* RUNTIME, RUNNING, DRAINING, DRAINING+sent */
+#define ST_HELLO      0x08 /* the child already said HELLO */
+#define ST_ROTATE     0x10 /* --log-rotate */
+#define ST_NOTIFY     0x20 /* the sd-notify relay is set up */
 #define ST_CLOSE_SENT 0x40 /* ATT_CLOSE already sent */
-#define ST_STDIN 0x80	   /* a stdin pipe */
+#define ST_STDIN      0x80 /* a stdin pipe */
 /* byte 1 */
-#define ST_OTHER 0x01	   /* the other child runs and said HELLO */
-#define ST_NO_LOG 0x02	   /* -l none: no k8s-file log */
+#define ST_OTHER	0x01 /* the other child runs and said HELLO */
+#define ST_NO_LOG	0x02 /* -l none: no k8s-file log */
 #define ST_STDIN_CLOSED 0x04
-#define ST_TERMINAL 0x08   /* a pty (a /dev/null stand-in) */
+#define ST_TERMINAL	0x08 /* a pty (a /dev/null stand-in) */
 
-#define REC_NFDS 0x07
-#define REC_KIND 0x38
-#define REC_PID 0x40
+#define REC_NFDS  0x07
+#define REC_KIND  0x38
+#define REC_PID	  0x40
 #define REC_TRUNC 0x80
 
 /* Respawns simulated per input: enough for a few violations in a row. */
 #define MAX_RESPAWNS 4
-#define DGRAM_MAX (CHAN_MSG_MAX + 64)
+#define DGRAM_MAX    (CHAN_MSG_MAX + 64)
 
 static struct mon m;
 static struct mon_opts o;
 static pid_t zombie[2];
-static int peer_end[2] = { -1, -1 }; /* the fuzzer's ends: logger, broker */
+static int peer_end[2] = {-1, -1}; /* the fuzzer's ends: logger, broker */
 static int kind_fd[8];
 static int devnull_fd, out_pipe[2], err_pipe[2], sock_pair[2];
 static int baseline; /* fds open before the input */
@@ -97,7 +98,7 @@ diag_check(enum diag_level l, const char *text, size_t len)
 	CHECK(len < DIAG_TEXT_MAX + 64);
 	for (size_t i = 0; i < len; i++)
 		CHECK((unsigned char)text[i] >= 0x20 &&
-		    (unsigned char)text[i] < 0x7f);
+		      (unsigned char)text[i] < 0x7f);
 }
 
 static int
@@ -117,8 +118,8 @@ count_fds(void)
 		n++;
 		if (!verbose)
 			continue;
-		(void)snprintf(path, sizeof(path), "/proc/self/fd/%s",
-		    de->d_name);
+		(void)snprintf(
+		    path, sizeof(path), "/proc/self/fd/%s", de->d_name);
 		k = readlink(path, target, sizeof(target) - 1);
 		target[k > 0 ? k : 0] = '\0';
 		fprintf(stderr, "fd %s -> %s\n", de->d_name, target);
@@ -152,8 +153,8 @@ check_children(void)
 	ssize_t n;
 	int fd;
 
-	(void)snprintf(path, sizeof(path), "/proc/self/task/%d/children",
-	    (int)getpid());
+	(void)snprintf(
+	    path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return; /* kernel without CONFIG_PROC_CHILDREN */
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -194,8 +195,8 @@ setup_once(void)
 	CHECK((devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0);
 	CHECK(pipe2(out_pipe, O_CLOEXEC) == 0);
 	CHECK(pipe2(err_pipe, O_CLOEXEC) == 0);
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-	    sock_pair) == 0);
+	CHECK(
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock_pair) == 0);
 	CHECK(pipe2(p, O_CLOEXEC) == 0);
 	kind_fd[0] = p[0];
 	kind_fd[1] = p[1];
@@ -245,8 +246,8 @@ child_up(struct mon_child *c, int idx, bool hello)
 static void
 state_setup(uint8_t s0, uint8_t s1)
 {
-	static const enum mon_phase phases[] = { MON_PH_RUNTIME,
-		MON_PH_RUNNING, MON_PH_DRAINING, MON_PH_DRAINING };
+	static const enum mon_phase phases[] = {
+	    MON_PH_RUNTIME, MON_PH_RUNNING, MON_PH_DRAINING, MON_PH_DRAINING};
 	int idx = s0 & ST_BROKER ? 1 : 0;
 	int p[2];
 
@@ -270,7 +271,8 @@ state_setup(uint8_t s0, uint8_t s1)
 	}
 	m.notify_fd = m.notify_host = -1;
 	if (s0 & ST_NOTIFY) {
-		CHECK(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, p) == 0);
+		CHECK(
+		    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, p) == 0);
 		(void)close(p[1]); /* sends fail: the warning path */
 		m.notify_host = p[0];
 		m.notify_fd = devnull_fd;
@@ -278,8 +280,9 @@ state_setup(uint8_t s0, uint8_t s1)
 	m.log_fd = -1;
 	m.log_counted = 0;
 	if (!(s1 & ST_NO_LOG)) {
-		m.log_fd = openat(m.log_dirfd, m.log_base, O_WRONLY | O_APPEND |
-		    O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+		m.log_fd = openat(m.log_dirfd, m.log_base,
+		    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		    0640);
 		CHECK(m.log_fd >= 0);
 	}
 	child_up(idx ? &m.broker : &m.logger, idx, (s0 & ST_HELLO) != 0);
@@ -317,14 +320,14 @@ state_teardown(void)
 	/* every event a handler armed belongs to a state the teardown
 	 * freed: one left over was lost by a handler (LOG_DRAINED twice
 	 * once armed the close timer twice) */
-	CHECK(event_base_get_num_events(m.base, EVENT_BASE_COUNT_ADDED |
-	    EVENT_BASE_COUNT_ACTIVE) == 0);
+	CHECK(event_base_get_num_events(m.base,
+		  EVENT_BASE_COUNT_ADDED | EVENT_BASE_COUNT_ACTIVE) == 0);
 	check_children();
 	/* security 32: every fd a child sent was closed */
 	if (count_fds() != baseline) {
 		verbose = true;
-		fprintf(stderr, "reaper_fuzz: %d fds, %d before\n",
-		    count_fds(), baseline);
+		fprintf(stderr, "reaper_fuzz: %d fds, %d before\n", count_fds(),
+		    baseline);
 		abort();
 	}
 }
@@ -333,13 +336,12 @@ state_teardown(void)
 static void
 send_dgram(int sock, const uint8_t *buf, size_t len, unsigned nfds, int fd)
 {
-	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf,
-		.iov_len = len };
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
 	union {
 		struct cmsghdr align;
 		unsigned char b[CMSG_SPACE(8 * sizeof(int))];
 	} ctl;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	struct cmsghdr *cm;
 	int fds[8];
 
@@ -388,11 +390,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pos += len;
 		/* a HELLO with the right pid gets past the handler's check */
 		if ((ctl & REC_PID) && len >= sizeof(struct chan_hdr) +
-		    sizeof(struct chan_hello)) {
+						  sizeof(struct chan_hello)) {
 			int32_t pid = (int32_t)c->pid;
 
 			memcpy(dgram + sizeof(struct chan_hdr) +
-			    offsetof(struct chan_hello, pid), &pid, sizeof(pid));
+				   offsetof(struct chan_hello, pid),
+			    &pid, sizeof(pid));
 		}
 		if (ctl & REC_TRUNC) {
 			memset(dgram + len, 0, DGRAM_MAX - len);

@@ -103,8 +103,8 @@ static void
 capture(enum diag_level l VIGIL_UNUSED, const char *text, size_t len)
 {
 	if (n_said < 16)
-		(void)snprintf(said[n_said++], DIAG_TEXT_MAX, "%.*s", (int)len,
-		    text);
+		(void)snprintf(
+		    said[n_said++], DIAG_TEXT_MAX, "%.*s", (int)len, text);
 }
 
 static void
@@ -138,8 +138,8 @@ Test(chanlimit, diag_flood_is_summarised_in_one_line)
 	mon_limits_end(c);
 	cr_assert_eq(n_said, 1);
 	char want[64];
-	(void)snprintf(want, sizeof(want), "logger: %u diagnostics suppressed",
-	    1000 - ok);
+	(void)snprintf(
+	    want, sizeof(want), "logger: %u diagnostics suppressed", 1000 - ok);
 	cr_assert_str_eq(said[0], want);
 	event_base_free(m.base);
 }
