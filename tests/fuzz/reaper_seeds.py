@@ -4,6 +4,8 @@
 (tests/fuzz/corpus/reaper/), one file per hostile sequence of security
 30-35 and per accepted message, in the input format the target's header
 comment describes. Run from the tree's top: python3 tests/fuzz/reaper_seeds.py
+The fuzzed-* files beside them are what 30 minutes of `make fuzz` added to
+the edge coverage (libFuzzer -merge=1 -use_counters=0), kept for replay.
 """
 import os
 import struct
