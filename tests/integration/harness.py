@@ -683,7 +683,10 @@ def variant_conmon(*make_vars):
     os.makedirs(os.path.join(REPO, "build"), exist_ok=True)
     with open(os.path.join(REPO, "build", ".variant.lock"), "w") as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
-        p = subprocess.run(["make", "-s", "-C", REPO] + list(make_vars) +
+        # --no-print-directory: under `make check` a nested make would
+        # add "Leaving directory" after the path printed below
+        p = subprocess.run(["make", "-s", "--no-print-directory", "-C",
+                            REPO] + list(make_vars) +
                            ["--eval=print-build: ; @echo $(BUILD)",
                             "all", "print-build"],
                            capture_output=True, text=True)
