@@ -167,11 +167,13 @@ def hostile(role, kind, expect, killed=True, flood=False, check=None):
         assert got == want, "log holds %d of %d lines (first missing: %r)" \
             % (len(got), LINES, next((w for w in want if w not in got),
                                      None))
+        said = [m.split("hostile: ", 1)[1] for m in log.lines()
+                if "hostile: flood over" in m]
         print("%s.hostile=%s: %r; reaper fds %d before and after; reaper "
-              "cpu %.2f s over %.1f s; %d syslog lines; %s" % (
-                  role, kind, hits[0].split(": ", 1)[-1], fds_before, cpu,
+              "cpu %.2f s over %.1f s; %d syslog lines; %s%s" % (
+                  role, kind, hits[0].split(">: ", 1)[-1], fds_before, cpu,
                   wall, nlines, "child respawned" if killed else
-                  "child kept"))
+                  "child kept", "; child: " + said[0] if said else ""))
         return cpu, wall, nlines
 
 
