@@ -9,11 +9,14 @@
 #include <sys/ioctl.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "common/diag.h"
+#include "common/fault.h"
+#include "common/hostile.h"
 #include "common/io.h"
 #include "attach/broker.h"
 
@@ -83,6 +86,22 @@ att_fifo_close(struct att_fifo *f)
 	f->fd = -1;
 }
 
+#ifdef VIGIL_FAULTS
+/* issue 8: broker.hostile acts at the first reopen line on ctl. */
+static void
+att_hostile(struct att_broker *b)
+{
+	char kind[FAULT_WORD_MAX + 1];
+
+	if (!FAULT_ON(BROKER_HOSTILE))
+		return;
+	(void)snprintf(kind, sizeof(kind), "%s", FAULT_WORD(BROKER_HOSTILE));
+	fault_disarm(FAULT_BROKER_HOSTILE); /* once per process */
+	hostile_act(b->base, b->chan, b->chan_ev, CHAN_BROKER, kind,
+	    b->peer_fd, b->generation);
+}
+#endif
+
 static void
 att_fifo_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
     void *arg)
@@ -101,6 +120,9 @@ att_fifo_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 	/* security 18: the reopens of one wake-up are one request */
 	if (f->reopen) {
 		f->reopen = false;
+#ifdef VIGIL_FAULTS
+		att_hostile(f->b);
+#endif
 		att_post(f->b, ATT_POST_REOPEN);
 	}
 	if (n > 0 || (n < 0 && errno == EAGAIN))

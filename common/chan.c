@@ -116,6 +116,46 @@ chan_send(int sock, unsigned type, const void *payload, size_t len, int fd)
 	return 0;
 }
 
+#ifdef VIGIL_FAULTS
+/*
+ * FAULTS=1 only (common/hostile.c): any bytes as one datagram with any
+ * fds, bypassing every check, as a compromised child would send them.
+ */
+int
+chan_send_raw(int sock, const void *buf, size_t len, const int *fds,
+    size_t nfds)
+{
+	union {
+		struct cmsghdr align;
+		unsigned char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf,
+		.iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (nfds > 4) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (nfds > 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	}
+	do {
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : 0;
+}
+#endif
+
 static void
 chan_close_fds(const int *fds, size_t nfds)
 {

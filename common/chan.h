@@ -72,4 +72,10 @@ int chan_decode(const void *buf, size_t n, int msg_flags, const int *fds,
     size_t nfds, unsigned peer, bool close_fds, struct chan_msg *m,
     const char **why) VIGIL_MUST_CHECK;
 
+#ifdef VIGIL_FAULTS
+/* FAULTS=1 only: a raw datagram and up to 4 fds, unchecked (hostile.c). */
+int chan_send_raw(int sock, const void *buf, size_t len, const int *fds,
+    size_t nfds) VIGIL_MUST_CHECK;
+#endif
+
 #endif

@@ -17,6 +17,7 @@
 #include "common/chan.h"
 #include "common/diag.h"
 #include "common/fault.h"
+#include "common/hostile.h"
 #include "common/io.h"
 #include "common/sandbox.h"
 #include "logger/logger.h"
@@ -30,6 +31,23 @@ log_send(struct logger *l, unsigned type, const void *p, size_t len)
 	}
 }
 
+#ifdef VIGIL_FAULTS
+/* issue 8: logger.hostile acts at the first reopen's sink (ctl 2 0 0). */
+static void
+log_hostile(struct logger *l)
+{
+	static unsigned sinks;
+	char kind[FAULT_WORD_MAX + 1];
+
+	if (sinks++ == 0 || !FAULT_ON(LOGGER_HOSTILE))
+		return;
+	(void)snprintf(kind, sizeof(kind), "%s", FAULT_WORD(LOGGER_HOSTILE));
+	fault_disarm(FAULT_LOGGER_HOSTILE); /* once per process */
+	hostile_act(l->base, l->chan, l->chan_ev, CHAN_LOGGER, kind,
+	    l->peer.fd, l->peer.generation);
+}
+#endif
+
 static void
 on_msg(struct logger *l, struct chan_msg *msg)
 {
@@ -41,6 +59,10 @@ on_msg(struct logger *l, struct chan_msg *msg)
 			log_jd_set(l, msg->fd);
 		else if (msg->u.log_sink.sink == CHAN_SINK_K8S)
 			log_sink_set(l, msg->fd, msg->u.log_sink.counted);
+#ifdef VIGIL_FAULTS
+		if (msg->u.log_sink.sink == CHAN_SINK_K8S)
+			log_hostile(l);
+#endif
 		else
 			fatalx("bad sink id %u", msg->u.log_sink.sink);
 		break;

@@ -10,6 +10,7 @@
  * into the container's log for it (README "Respawn": no marker record).
  */
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -38,6 +39,7 @@
 #define MON_CHAN_BATCH 32
 
 static void chan_cb(evutil_socket_t, short, void *);
+static void chan_closed(struct mon_child *);
 static void respawn_cb(evutil_socket_t, short, void *);
 
 static void
@@ -56,8 +58,11 @@ send_to(struct mon_child *c, unsigned type, const void *p, size_t len, int fd)
 		return -1;
 	if (chan_send(c->chan, type, p, len, fd) == 0)
 		return 0;
-	/* security 35: a child that does not read its channel is hung */
-	kill_child(c, errno == EAGAIN ? "channel full" : strerror(errno));
+	/* security 35: a child that does not read its channel is hung; what
+	 * else it sent is not read, so it is killed once */
+	kill_child(c, errno == EAGAIN ? "channel full, it stopped reading" :
+	    strerror(errno));
+	chan_closed(c);
 	return -1;
 }
 
@@ -311,13 +316,15 @@ on_hello(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 
 /* security 33: DIAG text is printed escaped and cut, never raw. */
 static int
-on_diag(struct mon *m VIGIL_UNUSED, struct mon_child *c,
+on_diag(struct mon *m, struct mon_child *c,
     const struct chan_msg *msg)
 {
 	char out[DIAG_TEXT_MAX];
 	size_t o = 0;
 	unsigned level = msg->u.raw[0];
 
+	if (!mon_diag_admit(m, c))
+		return 0; /* security 34: counted, summarised later */
 	for (size_t i = 1; i < msg->len && o + 5 < sizeof(out); i++) {
 		unsigned char ch = msg->u.raw[i];
 		if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
@@ -356,28 +363,38 @@ on_trap(struct mon *m VIGIL_UNUSED, struct mon_child *c,
 }
 
 /* spec 8.4, 9.3-9.5: the reaper opens; the logger only gets the fd. */
-static int
-on_reopen(struct mon *m, struct mon_child *c,
-    const struct chan_msg *msg)
+void
+mon_reopen_do(struct mon *m, unsigned sink)
 {
-	if (msg->u.log_reopen.sink == CHAN_SINK_JOURNALD) {
-		/* security 5: only the logger, only with -l journald */
-		if (c != &m->logger || !m->o->journald || !m->jd_tried)
-			return -1;
+	if (sink == CHAN_SINK_JOURNALD) {
 		if (jd_connect(m))
 			send_jd_sink(m);
-		return 0;
+		return;
 	}
-	if (msg->u.log_reopen.sink != CHAN_SINK_K8S)
-		return -1;
 	if (m->log_fd < 0)
-		return 0; /* spec 8.4: with no k8s-file driver it does nothing */
+		return; /* spec 8.4: with no k8s-file driver it does nothing */
 	if ((m->o->log_rotate ? mon_log_rotate(m) : mon_log_reopen(m)) < 0) {
 		/* keep the old file; retry after another limit's worth */
 		diag_warn("Failed to reopen log file %s:", m->o->k8s_path);
 		m->log_counted = 0;
 	}
 	send_sink(m);
+}
+
+static int
+on_reopen(struct mon *m, struct mon_child *c,
+    const struct chan_msg *msg)
+{
+	unsigned sink = msg->u.log_reopen.sink;
+
+	/* security 5: a journal reconnect only for the logger, only with
+	 * -l journald */
+	if (sink == CHAN_SINK_JOURNALD &&
+	    (c != &m->logger || !m->o->journald || !m->jd_tried))
+		return -1;
+	if (sink != CHAN_SINK_K8S && sink != CHAN_SINK_JOURNALD)
+		return -1;
+	mon_reopen_request(m, c, sink); /* security 34: coalesced */
 	return 0;
 }
 
@@ -386,8 +403,10 @@ on_drained(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 {
 	const struct chan_log_drained *d = &msg->u.log_drained;
 
-	if (!c->drain_sent || m->phase != MON_PH_DRAINING)
+	/* security 31: only while a drain is pending, and once */
+	if (!c->drain_sent || m->phase != MON_PH_DRAINING || m->drained)
 		return -1;
+	m->drained = true;
 	if (d->bytes_lost > 0)
 		diag_warnx("logger: %llu bytes of output could not be logged",
 		    (unsigned long long)d->bytes_lost);
@@ -401,9 +420,13 @@ on_drained(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 static int
 on_peer_lost(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 {
-	diag_warnx("%s: bad message from its peer; new pair", c->role);
-	if (msg->u.peer.generation == m->peer_gen)
-		peer_new(m);
+	/* a stale generation was answered already; the warnings share the
+	 * child's DIAG budget (security 34) */
+	if (msg->u.peer.generation != m->peer_gen)
+		return 0;
+	if (mon_diag_admit(m, c))
+		diag_warnx("%s: bad message from its peer; new pair", c->role);
+	peer_new(m);
 	return 0;
 }
 
@@ -485,6 +508,7 @@ chan_closed(struct mon_child *c)
 	if (c->chan >= 0)
 		(void)close(c->chan); /* the child's death is seen by reaping */
 	c->chan = -1;
+	mon_limits_end(c);
 }
 
 static void
@@ -497,24 +521,45 @@ violation(struct mon_child *c, const char *why)
 	chan_closed(c);
 }
 
-static struct mon_child *
-child_of_chan(struct mon *m, int fd)
+/*
+ * One validated message of c: field checks, then the role's handler,
+ * which checks the state. 0, or -1 with *why: the child must die.
+ */
+int
+mon_chan_dispatch(struct mon *m, struct mon_child *c, struct chan_msg *msg,
+    const char **why)
 {
-	return m->logger.chan == fd ? &m->logger : &m->broker;
+	const mon_handler *handlers = c == &m->logger ? logger_handlers :
+	    broker_handlers;
+
+	/* no type a child may send carries an fd (the table) */
+	if (msg->fd >= 0) {
+		(void)close(msg->fd);
+		msg->fd = -1;
+	}
+	/* security 33: field values, before any handler sees them */
+	if (chan_msg_check(msg->type, msg->u.raw, msg->len, why) < 0)
+		return -1;
+	if (handlers[msg->type] == NULL ||
+	    handlers[msg->type](m, c, msg) < 0) {
+		*why = chan_specs[msg->type].name;
+		return -1;
+	}
+	return 0;
 }
 
 static void
-chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
+chan_read_batch(struct mon *m, struct mon_child *c)
 {
-	struct mon *m = arg;
-	struct mon_child *c = child_of_chan(m, fd);
-	const mon_handler *handlers = c == &m->logger ? logger_handlers :
-	    broker_handlers;
 	struct chan_msg msg;
 	const char *why = NULL;
 
 	for (int i = 0; i < MON_CHAN_BATCH && c->chan >= 0; i++) {
-		int rc = chan_recv(fd, c->chan_role, &msg, &why);
+		int rc;
+
+		if (mon_chan_paused(c))
+			return;
+		rc = chan_recv(c->chan, c->chan_role, &msg, &why);
 		if (rc == 0) {
 			chan_closed(c);
 			return;
@@ -529,20 +574,40 @@ chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 			violation(c, errno == EPROTO ? why : strerror(errno));
 			return;
 		}
-		/* no type a child may send carries an fd (the table) */
-		if (msg.fd >= 0)
-			(void)close(msg.fd);
-		/* security 33: field values, before any handler sees them */
-		if (chan_msg_check(msg.type, msg.u.raw, msg.len, &why) < 0) {
+		/* security 34: a reopen is charged only when coalesced */
+		if (msg.type != CHAN_LOG_REOPEN)
+			mon_chan_charge(m, c);
+		if (mon_chan_dispatch(m, c, &msg, &why) < 0) {
 			violation(c, why);
 			return;
 		}
-		if (handlers[msg.type] == NULL ||
-		    handlers[msg.type](m, c, &msg) < 0) {
-			violation(c, chan_specs[msg.type].name);
-			return;
-		}
 	}
+}
+
+/*
+ * Reads and dispatches what c sent, one bounded batch (style.md), within
+ * its budget (security 34); then the reopens the batch asked for. A bad
+ * message kills c (security 30-33).
+ */
+void
+mon_chan_read(struct mon *m, struct mon_child *c)
+{
+	chan_read_batch(m, c);
+	mon_reopen_flush(m);
+}
+
+static struct mon_child *
+child_of_chan(struct mon *m, int fd)
+{
+	return m->logger.chan == fd ? &m->logger : &m->broker;
+}
+
+static void
+chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
+{
+	struct mon *m = arg;
+
+	mon_chan_read(m, child_of_chan(m, fd));
 }
 
 static VIGIL_NORETURN void
@@ -644,16 +709,28 @@ mon_child_spawn(struct mon *m, struct mon_child *c)
 		(void)close(sv[0]); /* no child to talk to */
 		return -1;
 	}
+	return mon_child_watch(m, c, pid, sv[0]);
+}
+
+/* A new instance of c, pid, talking on chan (the reaper's end). */
+int
+mon_child_watch(struct mon *m, struct mon_child *c, pid_t pid, int chan)
+{
 	c->pid = pid;
-	c->chan = sv[0];
+	c->chan = chan;
 	c->hello = false;
 	c->drain_sent = false;
 	c->started_ms = now_ms();
 	c->rchar0 = c->rchar_end = -1;
 	if (c == &m->logger && m->log_progress != NULL)
 		c->done0 = m->log_progress->done;
+	/* security 35: a send never blocks; a full channel is a hung child */
 	if (io_set_nonblock(c->chan, true) < 0)
 		diag_warn("Failed to make the %s channel non-blocking", c->role);
+	if (setsockopt(c->chan, SOL_SOCKET, SO_SNDBUF, &(int){ MON_CHAN_SNDBUF },
+	    sizeof(int)) < 0)
+		diag_warn("Failed to bound the %s channel's queue", c->role);
+	mon_limits_start(m, c);
 	c->ev = event_new(m->base, c->chan, EV_READ | EV_PERSIST, chan_cb, m);
 	if (c->ev == NULL || event_add(c->ev, NULL) < 0) {
 		kill_child(c, "cannot watch its channel");
@@ -846,13 +923,14 @@ mon_child_reaped(struct mon *m, struct mon_child *c, int status)
 
 /* When monitoring ends: the child's work is done or abandoned. */
 void
-mon_child_stop(struct mon *m VIGIL_UNUSED, struct mon_child *c)
+mon_child_stop(struct mon *m, struct mon_child *c)
 {
 	if (c->respawn != NULL) {
 		event_free(c->respawn);
 		c->respawn = NULL;
 	}
 	chan_closed(c);
+	mon_reopen_stop(m);
 	if (c->pid > 0)
 		(void)kill(c->pid, SIGKILL);
 }

@@ -41,6 +41,27 @@ struct role_progress;
  * times a second, never a busy fork loop (security 37).
  */
 #define MON_RESPAWN_RESET_MS 100
+/*
+ * security 35: what the reaper may leave unread in a child's channel (the
+ * kernel doubles it and counts each datagram's overhead, about a hundred
+ * small messages): past it a send fails with EAGAIN and the child, which
+ * stopped reading, is killed as hung. The reaper never blocks on a send.
+ */
+#define MON_CHAN_SNDBUF (64 * 1024)
+/*
+ * security 34: what a child may make the reaper do per second. Messages
+ * read from one child's channel, reopens that are not coalesced aside
+ * (past the burst the reaper stops reading it for MON_CHAN_PAUSE_MS: the
+ * child's sends fail with EAGAIN, which it treats as a loss); DIAG lines
+ * printed (the rest are counted and summarised at most once per
+ * MON_DIAG_SUMMARY_MS). Reopen requests read in one batch are one reopen.
+ */
+#define MON_CHAN_RATE 1000
+#define MON_CHAN_BURST 1000
+#define MON_CHAN_PAUSE_MS 50
+#define MON_DIAG_RATE 10
+#define MON_DIAG_BURST 50
+#define MON_DIAG_SUMMARY_MS 1000
 /* spec 12: memory.events is a few short lines; /proc/<pid>/cgroup. */
 #define MON_OOM_EVENTS_MAX 4096
 #define MON_OOM_CGROUP_MAX 8192
@@ -51,6 +72,14 @@ enum mon_phase {
 	MON_PH_RUNNING,	 /* pid reported, container monitored */
 	MON_PH_DRAINING, /* container gone, waiting for the logger's drain */
 	MON_PH_DONE,	 /* the loop has ended */
+};
+
+/* A token bucket (security 34): `rate` per second, at most `burst`. */
+struct mon_rate {
+	unsigned rate, burst;
+	uint64_t milli;	  /* tokens x 1000 */
+	uint64_t last_ms; /* when milli was last refilled */
+	uint64_t dropped; /* refused since the last mon_rate_flush() */
 };
 
 struct mon_child {
@@ -69,6 +98,13 @@ struct mon_child {
 	int64_t rchar0, rchar_end;
 	uint64_t done0;	     /* the progress page's `done` at its fork */
 	unsigned deaths;
+	/* security 34, per instance (chanlimit.c) */
+	struct mon_rate msg_rate;  /* messages read */
+	struct mon_rate diag_rate; /* DIAG lines printed */
+	uint64_t pauses;	   /* reading paused since the last summary */
+	uint64_t reopens_coalesced; /* its reopen requests folded in */
+	struct event *pause_ev;	   /* resumes reading after a pause */
+	struct event *summary_ev;  /* prints what was suppressed */
 };
 
 struct mon_reaped {
@@ -153,6 +189,9 @@ struct mon {
 	/* the logger's progress page (common/role.h), NULL without one */
 	struct role_progress *log_progress;
 	uint32_t peer_gen;    /* generation of the current logger<->broker pair */
+	bool drained;	      /* LOG_DRAINED accepted: never again */
+	/* security 34: reopens asked in the batch being read (chanlimit.c) */
+	bool reopen_pending[CHAN_SINK_MAX];
 	bool stdin_closed;    /* the broker closed stdin: never handed again */
 	bool att_close_sent;  /* CHAN_ATT_CLOSE sent (spec 10.2 step 5) */
 	struct event *close_ev;
@@ -238,6 +277,27 @@ void mon_logger_drain(struct mon *);
 void mon_logger_sources(struct mon *);
 void mon_broker_pty(struct mon *);
 void mon_broker_close(struct mon *);
+int mon_child_watch(struct mon *, struct mon_child *, pid_t, int chan)
+    VIGIL_MUST_CHECK;
+void mon_chan_read(struct mon *, struct mon_child *);
+int mon_chan_dispatch(struct mon *, struct mon_child *, struct chan_msg *,
+    const char **why) VIGIL_MUST_CHECK;
+void mon_reopen_do(struct mon *, unsigned sink);
+
+/* chanlimit.c: a child's flood costs the reaper little (security 34). */
+uint64_t mon_now_ms(void);
+void mon_rate_init(struct mon_rate *, unsigned rate, unsigned burst,
+    uint64_t now_ms);
+bool mon_rate_take(struct mon_rate *, uint64_t now_ms);
+uint64_t mon_rate_flush(struct mon_rate *);
+void mon_limits_start(struct mon *, struct mon_child *);
+void mon_limits_end(struct mon_child *);
+bool mon_chan_paused(const struct mon_child *);
+void mon_chan_charge(struct mon *, struct mon_child *);
+bool mon_diag_admit(struct mon *, struct mon_child *);
+void mon_reopen_request(struct mon *, struct mon_child *, unsigned sink);
+void mon_reopen_flush(struct mon *);
+void mon_reopen_stop(struct mon *);
 
 /* signals.c: signal events (spec 11, security 40-42). */
 void mon_signals_early(void);
