@@ -11,8 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,19 +158,52 @@ mon_sync_pipe(struct mon *m)
 	}
 }
 
+/*
+ * The id of `name` in an /etc/passwd or /etc/group style file (field 3),
+ * or -1. The files are read directly, not through NSS: the binary is
+ * static (GNUmakefile), and a static glibc would dlopen() NSS modules of
+ * the installed glibc. Where "nobody" comes from another NSS source
+ * (systemd, LDAP), the fallback is its usual number, MON_NOBODY_ID.
+ */
+static int64_t
+id_in_file(const char *path, const char *name)
+{
+	char line[1024];
+	size_t nlen = strlen(name);
+	int64_t id = -1;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL)
+		return -1;
+	while (id < 0 && fgets(line, sizeof(line), f) != NULL) {
+		char *pw, *num, *end;
+		if (strncmp(line, name, nlen) != 0 || line[nlen] != ':')
+			continue;
+		pw = line + nlen + 1;
+		if ((num = strchr(pw, ':')) == NULL)
+			continue;
+		num++;
+		if ((end = strchr(num, ':')) == NULL)
+			continue;
+		*end = '\0';
+		if (num_parse(num, 10, 0, UINT32_MAX - 1, &id) < 0)
+			id = -1;
+	}
+	(void)fclose(f); /* read-only */
+	return id;
+}
+
 /* The unprivileged identity of the sandboxed children (when root). */
 void
 mon_child_identity(struct mon *m)
 {
-	struct passwd *pw = getpwnam("nobody");
-	struct group *gr = getgrnam("nogroup");
+	int64_t uid = id_in_file("/etc/passwd", "nobody");
+	int64_t gid = id_in_file("/etc/group", "nogroup");
 
-	m->child_uid = pw != NULL ? pw->pw_uid : MON_NOBODY_ID;
-	if (gr == NULL)
-		gr = getgrnam("nobody");
-	m->child_gid = gr != NULL ? gr->gr_gid : MON_NOBODY_ID;
-	endpwent();
-	endgrent();
+	if (gid < 0)
+		gid = id_in_file("/etc/group", "nobody");
+	m->child_uid = uid >= 0 ? (uid_t)uid : MON_NOBODY_ID;
+	m->child_gid = gid >= 0 ? (gid_t)gid : MON_NOBODY_ID;
 }
 
 static void
