@@ -250,7 +250,7 @@ static void
 att_chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 {
 	struct att_broker *b = arg;
-	struct chan_msg msg;
+	static struct chan_msg msg; /* chan.h: not on the stack */
 	const char *why = NULL;
 
 	for (int i = 0; i < ATT_CHAN_BATCH; i++) {

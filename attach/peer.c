@@ -126,7 +126,7 @@ static const att_peer_handler att_peer_handlers[CHAN_TYPE_MAX] = {
 static int
 att_peer_read_one(struct att_broker *b)
 {
-	struct chan_msg msg;
+	static struct chan_msg msg; /* chan.h: not on the stack */
 	const char *why = NULL;
 	char what[64];
 	int rc;

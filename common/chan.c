@@ -207,7 +207,7 @@ chan_collect_fds(struct msghdr *mh, int *fds)
 int
 chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
 {
-	unsigned char buf[CHAN_RECV_MAX];
+	static unsigned char buf[CHAN_RECV_MAX]; /* chan.h: not on the stack */
 	union {
 		struct cmsghdr align;
 		unsigned char buf[CMSG_SPACE(CHAN_RECV_FDS * sizeof(int))];

@@ -15,6 +15,13 @@
 #include "common/chan_msg.h"
 #include "common/compiler.h"
 
+/*
+ * A received message. Receivers keep it static, never on the stack: with
+ * its CHAN_PAYLOAD_MAX payload a stack copy puts the first payload bytes
+ * 32 KiB deep, and that page stays dirty in every process of every
+ * container (bench figure 1). chan_recv() is not reentrant for the same
+ * reason (one static receive buffer); each process is one thread.
+ */
 struct chan_msg {
 	unsigned type;	/* enum chan_type, known and allowed */
 	size_t len;	/* payload bytes, within the type's bounds */

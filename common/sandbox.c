@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +37,6 @@ static size_t sandbox_title_len;
 
 /* Where the SIGSYS handler reports a forbidden call (step 6). */
 static volatile sig_atomic_t sandbox_trap_fd = -1;
-
-/* The parsed allowlist: big, so not on the stack; used once per child. */
-static struct profile sandbox_profile;
 
 /* "<step>: <strerror>", errno kept; always -1. */
 static int
@@ -390,17 +388,18 @@ sandbox_filter_new(void)
 
 /* Parses `text`, builds the filter and loads it; err is set on failure. */
 static int
-sandbox_filter_load(const char *text, char *err, size_t errlen)
+sandbox_filter_build(const char *text, struct profile *prof, char *err,
+    size_t errlen)
 {
 	char why[160];
 	scmp_filter_ctx ctx;
 	int rc;
 
-	if (profile_parse(text, &sandbox_profile, why, sizeof(why)) < 0)
+	if (profile_parse(text, prof, why, sizeof(why)) < 0)
 		goto bad_profile;
 	if ((ctx = sandbox_filter_new()) == NULL)
 		return sandbox_fail(err, errlen, "seccomp: init");
-	if (profile_apply(&sandbox_profile, ctx, why, sizeof(why)) < 0) {
+	if (profile_apply(prof, ctx, why, sizeof(why)) < 0) {
 		seccomp_release(ctx);
 		goto bad_profile;
 	}
@@ -416,6 +415,28 @@ bad_profile:
 		(void)snprintf(err, errlen, "seccomp: profile: %s", why);
 	errno = EINVAL;
 	return -1;
+}
+
+/*
+ * The parsed allowlist (big, so not on the stack) and libseccomp's work
+ * are used once: afterwards their heap pages go back to the kernel
+ * (brk, madvise: in both profiles), or they would stay dirty in each
+ * child of every container for its whole life (bench figure 1).
+ */
+static int
+sandbox_filter_load(const char *text, char *err, size_t errlen)
+{
+	struct profile *prof = malloc(sizeof(*prof));
+	int rc, saved;
+
+	if (prof == NULL)
+		return sandbox_fail(err, errlen, "seccomp: profile");
+	rc = sandbox_filter_build(text, prof, err, errlen);
+	saved = errno;
+	free(prof);
+	(void)malloc_trim(0); /* 1: memory was released, 0: none */
+	errno = saved;
+	return rc;
 }
 
 int

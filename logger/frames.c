@@ -221,7 +221,7 @@ on_att_clients(struct logger *l, const struct chan_msg *msg)
 static void
 peer_read(struct logger *l, int fd)
 {
-	struct chan_msg msg;
+	static struct chan_msg msg; /* chan.h: not on the stack */
 	const char *why = NULL;
 	int rc = chan_recv(fd, CHAN_BROKER, &msg, &why);
 

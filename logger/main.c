@@ -65,7 +65,7 @@ static void
 chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 {
 	struct logger *l = arg;
-	struct chan_msg msg;
+	static struct chan_msg msg; /* chan.h: not on the stack */
 	const char *why = NULL;
 	int rc = chan_recv(fd, CHAN_REAPER, &msg, &why);
 
