@@ -59,6 +59,8 @@ _Static_assert(ATT_CLIENT_QUEUE >= ATT_QUEUE_PREFIX + ATT_RECORD_MAX,
 #define ATT_PEER_BATCH 64
 #define ATT_CHAN_BATCH 32
 #define ATT_INPUT_BATCH 64
+/* Queued records to one client per sendmmsg. */
+#define ATT_SEND_BATCH 16
 /* After EMFILE and the like: the listener rests this long. */
 #define ATT_ACCEPT_BACKOFF_MS 100
 /* At ATT_CLOSE: pair frames read at most (a logger that never stops). */

@@ -47,34 +47,10 @@ att_client_out_fail(struct att_client *c)
 	(void)shutdown(c->fd, SHUT_WR); /* the peer may be gone already */
 }
 
-/*
- * Sends queued records until the socket is full (then EV_WRITE, edge-
- * triggered, says when it has room) or the queue is empty. Never blocks.
- * May close the client: the caller must not touch it afterwards.
- */
+/* The queue is empty: a drop episode ends; a finished client may go. */
 static void
-att_client_flush(struct att_client *c)
+att_client_idle(struct att_client *c)
 {
-	struct iovec iov[2];
-	struct msghdr mh;
-	int niov;
-
-	while (att_queue_peek(&c->q, iov, &niov) > 0) {
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = iov;
-		mh.msg_iovlen = (size_t)niov;
-		/* SOCK_SEQPACKET: the whole record goes, or nothing */
-		if (sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
-			att_queue_pop(&c->q);
-			continue;
-		}
-		if (errno == EAGAIN) {
-			att_client_wev(c, true);
-			return;
-		}
-		att_client_out_fail(c);
-		break;
-	}
 	att_client_wev(c, false);
 	if (c->dropping && !c->out_done)
 		diag_warnx("attach: client %u reads again; %llu bytes of"
@@ -87,14 +63,72 @@ att_client_flush(struct att_client *c)
 		att_client_check_done(c);
 }
 
-/* One record for one client: queued whole, or dropped whole (security 7). */
+/*
+ * Sends queued records, ATT_SEND_BATCH to a sendmmsg, until the socket is
+ * full (then EV_WRITE, edge-triggered, says when it has room) or the
+ * queue is empty. Never blocks. May close the client: the caller must not
+ * touch it afterwards.
+ */
+static void
+att_client_flush(struct att_client *c)
+{
+	struct iovec iov[ATT_SEND_BATCH][2];
+	struct mmsghdr mm[ATT_SEND_BATCH];
+	int niov[ATT_SEND_BATCH];
+	size_t k;
+	int sent;
+
+	while ((k = att_queue_peek_many(&c->q, iov, niov, ATT_SEND_BATCH)) >
+	    0) {
+		memset(mm, 0, sizeof(mm[0]) * k);
+		for (size_t i = 0; i < k; i++) {
+			mm[i].msg_hdr.msg_iov = iov[i];
+			mm[i].msg_hdr.msg_iovlen = (size_t)niov[i];
+		}
+		/* SOCK_SEQPACKET: each record goes whole, or not at all */
+		sent = sendmmsg(c->fd, mm, (unsigned)k,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent > 0) {
+			while (sent-- > 0)
+				att_queue_pop(&c->q);
+			continue;
+		}
+		if (errno == EAGAIN) {
+			att_client_wev(c, true);
+			return;
+		}
+		att_client_out_fail(c);
+		break;
+	}
+	att_client_idle(c);
+}
+
+/*
+ * One record for one client: sent at once when nothing waits before it
+ * (no copy into the ring), else queued whole, or dropped whole (security
+ * 7). May close the client: the caller must not touch it afterwards.
+ */
 static void
 att_client_push(struct att_client *c, const void *rec, size_t len)
 {
 	uint64_t lost = att_output_bytes(len, 1);
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)rec,
+		.iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (c->out_done)
 		return;
+	if (c->q.records == 0 && !c->wev_on) {
+		if (sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+			att_client_idle(c);
+			return;
+		}
+		if (errno != EAGAIN) {
+			att_client_out_fail(c);
+			att_client_idle(c);
+			return;
+		}
+	}
 	if (!att_queue_push(&c->q, rec, len)) {
 		if (!c->dropping)
 			diag_warnx("attach: client %u does not read; its"
@@ -104,8 +138,7 @@ att_client_push(struct att_client *c, const void *rec, size_t len)
 		c->b->dropped += lost;
 		return;
 	}
-	if (!c->wev_on)
-		att_client_flush(c);
+	att_client_wev(c, true); /* the socket was full: EV_WRITE flushes */
 }
 
 /* spec 7.3: every client gets every record, as it came from the logger. */

@@ -323,6 +323,33 @@ log_frames_flush(struct logger *l)
 }
 
 /*
+ * Before the chunk's records are written: the frames that fit the pair
+ * now, so an attached client sees the output one log write sooner (bench
+ * figure 4, stdin -> echo). Never waits and never drops: a frame without
+ * room, or any failure, is left to log_frames_flush() after the write
+ * (security 9: the log is never delayed by frames).
+ */
+void
+log_frames_try(struct logger *l)
+{
+	struct log_peer *p = &l->peer;
+	size_t n;
+
+	while (p->pend_len > 0 && p->fd >= 0 && p->forwarding) {
+		n = p->pend_len < CHAN_OUTPUT_DATA_MAX ? p->pend_len :
+							 CHAN_OUTPUT_DATA_MAX;
+		p->frame[0] = (unsigned char)p->pend_stream;
+		memcpy(p->frame + 1, p->pend, n);
+		if (chan_send(p->fd, CHAN_OUTPUT, p->frame, n + 1, -1) < 0)
+			return;
+		p->stalled = false;
+		log_frames_settle(l);
+		p->pend += n;
+		p->pend_len -= n;
+	}
+}
+
+/*
  * One chunk as it was read, to be sent by log_frames_flush() once its
  * records are written: the log first, never delayed by frames (security
  * 9). `data` stays valid and unchanged until the flush returns true or

@@ -147,6 +147,7 @@ void log_peer_close(struct logger *);
 void log_frames_queue(struct logger *, unsigned stream, const char *,
     size_t);
 bool log_frames_flush(struct logger *);
+void log_frames_try(struct logger *);
 void log_frames_settle(struct logger *);
 
 /* journald.c */
