@@ -391,6 +391,9 @@ static int
 sandbox_filter_build(const char *text, struct profile *prof, char *err,
     size_t errlen)
 {
+	/* in both profiles; most frequent last: libseccomp puts it first */
+	static const int hot[] = { SCMP_SYS(epoll_wait), SCMP_SYS(recvmsg),
+		SCMP_SYS(sendmsg), SCMP_SYS(write), SCMP_SYS(read) };
 	char why[160];
 	scmp_filter_ctx ctx;
 	int rc;
@@ -403,6 +406,14 @@ sandbox_filter_build(const char *text, struct profile *prof, char *err,
 		seccomp_release(ctx);
 		goto bad_profile;
 	}
+	/* the data path's calls checked first: the filter runs on every
+	 * call (bench figures 2 and 4); the decisions are the same */
+	for (size_t i = 0; i < sizeof(hot) / sizeof(*hot); i++)
+		if ((rc = seccomp_syscall_priority(ctx, hot[i], 255)) < 0) {
+			seccomp_release(ctx);
+			errno = -rc;
+			return sandbox_fail(err, errlen, "seccomp: priority");
+		}
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx); /* allowed by the profile: munmap, brk */
 	if (rc < 0) {
