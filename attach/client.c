@@ -103,53 +103,91 @@ att_client_flush(struct att_client *c)
 	att_client_idle(c);
 }
 
+/* A frame's records (spec 7.3) to a client whose queue is empty. */
+static size_t
+att_client_send_now(struct att_client *c, unsigned char *stream,
+    const unsigned char *data, size_t n)
+{
+	struct iovec iov[ATT_FRAME_RECORDS][2];
+	struct mmsghdr mm[ATT_FRAME_RECORDS];
+	size_t k, off, piece;
+	int sent;
+
+	memset(mm, 0, sizeof(mm));
+	for (k = 0, off = 0; off < n && k < ATT_FRAME_RECORDS; k++) {
+		piece = n - off < ATT_RECORD_DATA_MAX ? n - off :
+							ATT_RECORD_DATA_MAX;
+		iov[k][0] = (struct iovec){ .iov_base = stream, .iov_len = 1 };
+		iov[k][1] = (struct iovec){
+			.iov_base = (void *)(uintptr_t)(data + off),
+			.iov_len = piece };
+		mm[k].msg_hdr.msg_iov = iov[k];
+		mm[k].msg_hdr.msg_iovlen = 2;
+		off += piece;
+	}
+	/* SOCK_SEQPACKET: each record goes whole, or not at all */
+	sent = sendmmsg(c->fd, mm, (unsigned)k, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (sent < 0) {
+		if (errno != EAGAIN)
+			att_client_out_fail(c);
+		return 0;
+	}
+	for (k = 0, off = 0; k < (size_t)sent; k++)
+		off += iov[k][1].iov_len;
+	return off;
+}
+
 /*
- * One record for one client: sent at once when nothing waits before it
- * (no copy into the ring), else queued whole, or dropped whole (security
- * 7). May close the client: the caller must not touch it afterwards.
+ * One output frame for one client, as records of at most
+ * ATT_RECORD_DATA_MAX bytes: sent at once when nothing waits before them
+ * (no copy into the ring), the rest queued whole or dropped whole
+ * (security 7). May close the client: the caller must not touch it
+ * afterwards.
  */
 static void
-att_client_push(struct att_client *c, const void *rec, size_t len)
+att_client_frame(struct att_client *c, unsigned char stream,
+    const unsigned char *data, size_t n)
 {
-	uint64_t lost = att_output_bytes(len, 1);
-	struct iovec iov = { .iov_base = (void *)(uintptr_t)rec,
-		.iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	static unsigned char rec[ATT_RECORD_MAX];
+	size_t off = 0, piece;
 
 	if (c->out_done)
 		return;
 	if (c->q.records == 0 && !c->wev_on) {
-		if (sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
-			att_client_idle(c);
-			return;
-		}
-		if (errno != EAGAIN) {
-			att_client_out_fail(c);
+		off = att_client_send_now(c, &stream, data, n);
+		if (off == n || c->out_done) {
 			att_client_idle(c);
 			return;
 		}
 	}
-	if (!att_queue_push(&c->q, rec, len)) {
+	for (; off < n; off += piece) {
+		piece = n - off < ATT_RECORD_DATA_MAX ? n - off :
+							ATT_RECORD_DATA_MAX;
+		rec[0] = stream;
+		memcpy(rec + 1, data + off, piece);
+		if (att_queue_push(&c->q, rec, piece + 1))
+			continue;
 		if (!c->dropping)
 			diag_warnx("attach: client %u does not read; its"
 			    " output is dropped until it does", c->id);
 		c->dropping = true;
-		c->episode_dropped += lost;
-		c->b->dropped += lost;
-		return;
+		c->episode_dropped += piece;
+		c->b->dropped += piece;
 	}
-	att_client_wev(c, true); /* the socket was full: EV_WRITE flushes */
+	if (c->q.records > 0)
+		att_client_wev(c, true); /* the socket is full: EV_WRITE */
 }
 
 /* spec 7.3: every client gets every record, as it came from the logger. */
 void
-att_clients_output(struct att_broker *b, const void *rec, size_t len)
+att_clients_output(struct att_broker *b, const void *frame, size_t len)
 {
+	const unsigned char *f = frame;
 	struct att_client *c, *next;
 
 	for (c = TAILQ_FIRST(&b->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		att_client_push(c, rec, len);
+		att_client_frame(c, f[0], f + 1, len - 1);
 	}
 }
 

@@ -277,10 +277,10 @@ log_frames_settle(struct logger *l)
 
 /*
  * Sends the queued chunk's frames of at most CHAN_OUTPUT_DATA_MAX bytes
- * (spec 7.3: no record over 8193 bytes), in order. Each frame is copied
- * behind its stream byte into the one staging buffer: at most 8 KiB in
- * cache against a sendmsg that copies it anyway, and chan_send stays a
- * single-payload call. Returns false when a frame found no room: the rest
+ * (one per chunk: the broker cuts the attach records, spec 7.3), in
+ * order. Each frame is copied behind its stream byte into the one staging
+ * buffer: a user copy is cheaper than a second call, and chan_send stays
+ * a single-payload call. Returns false when a frame found no room: the rest
  * waits for EV_WRITE and log_resume() follows, and for LOG_PEER_STALL_MS from the last progress at
  * most (stall_cb); after a stall frames without room are dropped at once.
  */
