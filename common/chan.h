@@ -19,8 +19,7 @@
  * A received message. Receivers keep it static, never on the stack: with
  * its CHAN_PAYLOAD_MAX payload a stack copy puts the first payload bytes
  * 32 KiB deep, and that page stays dirty in every process of every
- * container (bench figure 1). chan_recv() is not reentrant for the same
- * reason (one static receive buffer); each process is one thread.
+ * container (bench figure 1). chan_recv() receives the payload in place.
  */
 struct chan_msg {
 	unsigned type;	/* enum chan_type, known and allowed */
@@ -62,6 +61,14 @@ int chan_send(int sock, unsigned type, const void *payload, size_t len,
  */
 int chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
     VIGIL_MUST_CHECK;
+
+/*
+ * chan_send() of a payload in two pieces, one after the other, without an
+ * fd: an output frame's stream byte, then the logger's read buffer as it
+ * is (no staging copy).
+ */
+int chan_send2(int sock, unsigned type, const void *p1, size_t len1,
+    const void *p2, size_t len2) VIGIL_MUST_CHECK;
 
 /*
  * The checks of chan_recv on a datagram already received: `buf`/`n` the

@@ -6,7 +6,13 @@
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -386,14 +392,31 @@ sandbox_filter_new(void)
 	return ctx;
 }
 
+/*
+ * The data path's calls checked first: the filter runs on every call
+ * (bench figures 2 and 4); the decisions are the same. -1 with errno.
+ */
+static int
+sandbox_filter_hot(scmp_filter_ctx ctx)
+{
+	/* in both profiles; most frequent last: libseccomp puts it first */
+	static const int hot[] = { SCMP_SYS(epoll_wait), SCMP_SYS(recvmsg),
+		SCMP_SYS(sendmsg), SCMP_SYS(write), SCMP_SYS(read) };
+	int rc;
+
+	for (size_t i = 0; i < sizeof(hot) / sizeof(*hot); i++)
+		if ((rc = seccomp_syscall_priority(ctx, hot[i], 255)) < 0) {
+			errno = -rc;
+			return -1;
+		}
+	return 0;
+}
+
 /* Parses `text`, builds the filter and loads it; err is set on failure. */
 static int
 sandbox_filter_build(const char *text, struct profile *prof, char *err,
     size_t errlen)
 {
-	/* in both profiles; most frequent last: libseccomp puts it first */
-	static const int hot[] = { SCMP_SYS(epoll_wait), SCMP_SYS(recvmsg),
-		SCMP_SYS(sendmsg), SCMP_SYS(write), SCMP_SYS(read) };
 	char why[160];
 	scmp_filter_ctx ctx;
 	int rc;
@@ -406,14 +429,10 @@ sandbox_filter_build(const char *text, struct profile *prof, char *err,
 		seccomp_release(ctx);
 		goto bad_profile;
 	}
-	/* the data path's calls checked first: the filter runs on every
-	 * call (bench figures 2 and 4); the decisions are the same */
-	for (size_t i = 0; i < sizeof(hot) / sizeof(*hot); i++)
-		if ((rc = seccomp_syscall_priority(ctx, hot[i], 255)) < 0) {
-			seccomp_release(ctx);
-			errno = -rc;
-			return sandbox_fail(err, errlen, "seccomp: priority");
-		}
+	if (sandbox_filter_hot(ctx) < 0) {
+		seccomp_release(ctx);
+		return sandbox_fail(err, errlen, "seccomp: priority");
+	}
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx); /* allowed by the profile: munmap, brk */
 	if (rc < 0) {
@@ -450,6 +469,157 @@ sandbox_filter_load(const char *text, char *err, size_t errlen)
 	return rc;
 }
 
+/* Programs compiled by sandbox_prepare(), per role; len 0: none. */
+static const char *const sandbox_roles[] = { "logger", "attach" };
+static struct sock_fprog sandbox_progs[2];
+_Static_assert(sizeof(sandbox_roles) / sizeof(*sandbox_roles) ==
+	sizeof(sandbox_progs) / sizeof(*sandbox_progs), "one per role");
+
+/* The helper's side: per role a 16-bit count, then the instructions. */
+static VIGIL_NORETURN void
+sandbox_compile_out(int fd)
+{
+	struct profile *prof = malloc(sizeof(*prof));
+	char why[160];
+
+	for (size_t i = 0; i < sizeof(sandbox_roles) / sizeof(*sandbox_roles);
+	    i++) {
+		const char *text = profile_text_of(sandbox_roles[i]);
+		scmp_filter_ctx ctx = NULL;
+		int mfd = -1;
+		struct stat st;
+		unsigned char *buf;
+		uint16_t n;
+
+		if (prof == NULL || text == NULL ||
+		    profile_parse(text, prof, why, sizeof(why)) < 0 ||
+		    (ctx = sandbox_filter_new()) == NULL ||
+		    profile_apply(prof, ctx, why, sizeof(why)) < 0 ||
+		    sandbox_filter_hot(ctx) < 0 ||
+		    (mfd = memfd_create("vigil-bpf", MFD_CLOEXEC)) < 0 ||
+		    seccomp_export_bpf(ctx, mfd) < 0 || fstat(mfd, &st) < 0 ||
+		    st.st_size <= 0 ||
+		    (size_t)st.st_size > BPF_MAXINSNS * sizeof(struct sock_filter) ||
+		    st.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
+		    (buf = malloc((size_t)st.st_size)) == NULL ||
+		    pread(mfd, buf, (size_t)st.st_size, 0) != st.st_size)
+			_exit(1);
+		n = (uint16_t)((size_t)st.st_size / sizeof(struct sock_filter));
+		if (io_write_all(fd, &n, sizeof(n)) < 0 ||
+		    io_write_all(fd, buf, (size_t)st.st_size) < 0)
+			_exit(1);
+	}
+	_exit(0);
+}
+
+/* n bytes, or fewer at end of file or on an error. */
+static ssize_t
+sandbox_read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = read(fd, (unsigned char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* The reaper's side: every program whole, or none (then -1). */
+static int
+sandbox_compile_in(int fd)
+{
+	struct sock_fprog got[sizeof(sandbox_progs) / sizeof(*sandbox_progs)];
+	size_t i, bytes;
+	uint16_t n;
+
+	memset(got, 0, sizeof(got));
+	for (i = 0; i < sizeof(got) / sizeof(*got); i++) {
+		if (sandbox_read_full(fd, &n, sizeof(n)) != (ssize_t)sizeof(n) ||
+		    n == 0 || n > BPF_MAXINSNS)
+			break;
+		bytes = (size_t)n * sizeof(struct sock_filter);
+		if ((got[i].filter = malloc(bytes)) == NULL ||
+		    sandbox_read_full(fd, got[i].filter, bytes) != (ssize_t)bytes)
+			break;
+		got[i].len = n;
+	}
+	if (i < sizeof(got) / sizeof(*got)) {
+		for (i = 0; i < sizeof(got) / sizeof(*got); i++)
+			free(got[i].filter);
+		return -1;
+	}
+	memcpy(sandbox_progs, got, sizeof(got));
+	return 0;
+}
+
+void
+sandbox_prepare(void)
+{
+#if !defined(VIGIL_VALGRIND) && !defined(VIGIL_SECCOMP_AUDIT)
+	static bool tried;
+	sigset_t all, old;
+	int p[2], status;
+	pid_t pid;
+
+	if (tried)
+		return;
+	tried = true;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	/* the helper never runs the reaper's signal handlers */
+	(void)sigfillset(&all);
+	(void)sigprocmask(SIG_BLOCK, &all, &old);
+	if ((pid = fork()) == 0) {
+		(void)close(p[0]);
+		sandbox_compile_out(p[1]);
+	}
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	(void)close(p[1]); /* the helper's end */
+	if (pid > 0) {
+		(void)sandbox_compile_in(p[0]); /* none kept on failure */
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	(void)close(p[0]); /* read to the end, or given up */
+#endif
+}
+
+/* How far below the caller sandbox_stack_trim() reaches. */
+#define SANDBOX_STACK_TRIM (256 * 1024)
+
+VIGIL_NOINLINE void
+sandbox_stack_trim(void)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	/* one page of margin below this frame: madvise's own, a signal's */
+	uintptr_t hi = (sp & ~(page - 1)) - page;
+
+	if (hi <= SANDBOX_STACK_TRIM)
+		return;
+	/* ENOMEM for the part below the stack's mapping: ignored, the
+	 * mapped part is released all the same */
+	(void)madvise((void *)(hi - SANDBOX_STACK_TRIM), SANDBOX_STACK_TRIM,
+	    MADV_DONTNEED);
+}
+
+static const struct sock_fprog *
+sandbox_prog_of(const char *role)
+{
+	for (size_t i = 0; i < sizeof(sandbox_roles) / sizeof(*sandbox_roles);
+	    i++)
+		if (strcmp(sandbox_roles[i], role) == 0 &&
+		    sandbox_progs[i].len > 0)
+			return &sandbox_progs[i];
+	return NULL;
+}
+
 int
 sandbox_seccomp_text(const char *text, int chan_fd, char *err, size_t errlen)
 {
@@ -481,6 +651,17 @@ sandbox_seccomp(const char *role, int chan_fd, char *err, size_t errlen)
 	diag_warnx("%s: VALGRIND=1 build: seccomp filter not loaded", role);
 	return 0;
 #else
-	return sandbox_seccomp_text(text, chan_fd, err, errlen);
+	const struct sock_fprog *prog = sandbox_prog_of(role);
+
+	if (prog == NULL)
+		return sandbox_seccomp_text(text, chan_fd, err, errlen);
+	if (sandbox_trap_install(chan_fd) < 0)
+		return sandbox_fail(err, errlen, "seccomp: SIGSYS handler");
+	/* what seccomp_load() does with sandbox_filter_new()'s attributes;
+	 * no_new_privs is set (sandbox_drop) */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+	    SECCOMP_FILTER_FLAG_LOG, prog) < 0)
+		return sandbox_fail(err, errlen, "seccomp: load");
+	return 0;
 #endif
 }

@@ -45,6 +45,24 @@ int sandbox_seccomp(const char *role, int chan_fd, char *err, size_t errlen)
     VIGIL_MUST_CHECK;
 
 /*
+ * In the reaper, before its first child: the filters of every role,
+ * compiled once in a short-lived process of its own, whose libseccomp
+ * heap dies with it. A child then only loads its program: neither it nor
+ * the reaper keeps libseccomp's scattered heap pages, which would stay
+ * dirty in every container (bench figure 1). On any failure nothing is
+ * kept and each child compiles its text itself, reporting any error.
+ */
+void sandbox_prepare(void);
+
+/*
+ * The stack below the caller's frame is dead: its pages, dirtied by
+ * start-up (options, fork, the runtime, the sandbox), go back to the
+ * kernel, so an idle process keeps only the few its loop uses (bench
+ * figure 1). Called once a process settles into its event loop.
+ */
+void sandbox_stack_trim(void);
+
+/*
  * sandbox_seccomp() with a profile text instead of a role's embedded one:
  * for tests, which load a small allowlist of their own.
  */

@@ -275,12 +275,19 @@ log_frames_settle(struct logger *l)
 	p->dropping = 0;
 }
 
+/* The next n bytes of the chunk behind its stream byte, read in place. */
+static int
+frame_send(struct log_peer *p, size_t n)
+{
+	unsigned char stream = (unsigned char)p->pend_stream;
+
+	return chan_send2(p->fd, CHAN_OUTPUT, &stream, 1, p->pend, n);
+}
+
 /*
  * Sends the queued chunk's frames of at most CHAN_OUTPUT_DATA_MAX bytes
  * (one per chunk: the broker cuts the attach records, spec 7.3), in
- * order. Each frame is copied behind its stream byte into the one staging
- * buffer: a user copy is cheaper than a second call, and chan_send stays
- * a single-payload call. Returns false when a frame found no room: the rest
+ * order. Returns false when a frame found no room: the rest
  * waits for EV_WRITE and log_resume() follows, and for LOG_PEER_STALL_MS from the last progress at
  * most (stall_cb); after a stall frames without room are dropped at once.
  */
@@ -294,9 +301,7 @@ log_frames_flush(struct logger *l)
 	while (p->pend_len > 0 && p->fd >= 0 && p->forwarding) {
 		n = p->pend_len < CHAN_OUTPUT_DATA_MAX ? p->pend_len :
 							 CHAN_OUTPUT_DATA_MAX;
-		p->frame[0] = (unsigned char)p->pend_stream;
-		memcpy(p->frame + 1, p->pend, n);
-		if (chan_send(p->fd, CHAN_OUTPUT, p->frame, n + 1, -1) == 0) {
+		if (frame_send(p, n) == 0) {
 			progress = true;
 			p->stalled = false;
 			log_frames_settle(l);
@@ -338,9 +343,7 @@ log_frames_try(struct logger *l)
 	while (p->pend_len > 0 && p->fd >= 0 && p->forwarding) {
 		n = p->pend_len < CHAN_OUTPUT_DATA_MAX ? p->pend_len :
 							 CHAN_OUTPUT_DATA_MAX;
-		p->frame[0] = (unsigned char)p->pend_stream;
-		memcpy(p->frame + 1, p->pend, n);
-		if (chan_send(p->fd, CHAN_OUTPUT, p->frame, n + 1, -1) < 0)
+		if (frame_send(p, n) < 0)
 			return;
 		p->stalled = false;
 		log_frames_settle(l);

@@ -85,8 +85,6 @@ struct log_peer {
 	bool stalled;		/* dropping: no wait until a frame fits */
 	uint64_t dropping;	/* bytes dropped in this episode */
 	uint64_t dropped;	/* bytes dropped in all */
-	/* one frame: stream byte and data (spec 7.3), filled per send */
-	unsigned char frame[CHAN_OUTPUT_MAX];
 };
 
 /*

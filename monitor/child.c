@@ -22,6 +22,7 @@
 #include "common/diag.h"
 #include "common/io.h"
 #include "common/role.h"
+#include "common/sandbox.h"
 #include "monitor/mon.h"
 
 /* Messages handled per wake-up: one bounded unit of work (style.md). */
@@ -450,7 +451,7 @@ chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 	struct mon_child *c = child_of_chan(m, fd);
 	const mon_handler *handlers = c == &m->logger ? logger_handlers :
 	    broker_handlers;
-	struct chan_msg msg;
+	static struct chan_msg msg; /* chan.h: not on the stack */
 	const char *why = NULL;
 
 	for (int i = 0; i < MON_CHAN_BATCH && c->chan >= 0; i++) {
@@ -530,6 +531,10 @@ mon_child_spawn(struct mon *m, struct mon_child *c)
 
 	if (chan_pair(sv) < 0)
 		return -1;
+	/* shared with the child, copy-on-write: the filters, compiled once,
+	 * and the time zone the logger reads before its sandbox */
+	sandbox_prepare();
+	tzset();
 	(void)sigfillset(&all);
 	(void)sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();

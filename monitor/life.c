@@ -22,6 +22,7 @@
 
 #include "common/diag.h"
 #include "common/io.h"
+#include "common/sandbox.h"
 #include "monitor/mon.h"
 
 #ifndef P_PIDFD
@@ -345,6 +346,7 @@ runtime_done(struct mon *m)
 		diag_warn("Failed to watch container %d", (int)pid);
 		/* SIGCHLD still reaps it: the reaper is its subreaper */
 	}
+	sandbox_stack_trim(); /* start-up is over: the reaper idles */
 }
 
 static void
