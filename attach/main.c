@@ -347,7 +347,7 @@ att_setup(struct att_broker *b, const struct role_conf *rc)
 	}
 	diag_to_chan(b->chan);
 	att_limits(b);
-	if ((b->inbuf = malloc(ATT_INPUT_BUF)) == NULL)
+	if ((b->inbuf = io_buf_new(ATT_INPUT_BUF)) == NULL)
 		fatalx("attach: out of memory");
 	att_events(b);
 	if (sandbox_seccomp("attach", b->chan, err, sizeof(err)) < 0)

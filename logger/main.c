@@ -113,8 +113,8 @@ setup(struct logger *l, const struct role_conf *rc)
 		fatalx("logger sandbox: %s", err);
 	}
 	diag_to_chan(l->chan);
-	l->rbuf = malloc(LOG_READ_MAX);
-	l->obuf = malloc(LOG_OUT_MAX);
+	l->rbuf = io_buf_new(LOG_READ_MAX);
+	l->obuf = io_buf_new(LOG_OUT_MAX);
 	log_jd_init(l);
 	cfg = event_config_new();
 	if (l->rbuf == NULL || l->obuf == NULL || cfg == NULL ||
