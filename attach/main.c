@@ -372,7 +372,7 @@ att_main(const struct role_conf *rc)
 	hello.pid = (int32_t)getpid();
 	if (chan_send(b.chan, CHAN_HELLO, &hello, sizeof(hello), -1) < 0)
 		_exit(1); /* the reaper is gone */
-	sandbox_stack_trim(); /* the sandbox's pages; the loop needs few */
+	sandbox_trim(); /* the sandbox's pages; the loop needs few */
 	(void)event_base_dispatch(b.base);
 	_exit(0);
 }

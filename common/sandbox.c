@@ -590,17 +590,18 @@ sandbox_prepare(void)
 #endif
 }
 
-/* How far below the caller sandbox_stack_trim() reaches. */
+/* How far below the caller sandbox_trim() reaches. */
 #define SANDBOX_STACK_TRIM (256 * 1024)
 
 VIGIL_NOINLINE void
-sandbox_stack_trim(void)
+sandbox_trim(void)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	/* one page of margin below this frame: madvise's own, a signal's */
 	uintptr_t hi = (sp & ~(page - 1)) - page;
 
+	(void)malloc_trim(0); /* 1: memory was released, 0: none */
 	if (hi <= SANDBOX_STACK_TRIM)
 		return;
 	/* ENOMEM for the part below the stack's mapping: ignored, the

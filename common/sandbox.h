@@ -55,12 +55,14 @@ int sandbox_seccomp(const char *role, int chan_fd, char *err, size_t errlen)
 void sandbox_prepare(void);
 
 /*
- * The stack below the caller's frame is dead: its pages, dirtied by
- * start-up (options, fork, the runtime, the sandbox), go back to the
- * kernel, so an idle process keeps only the few its loop uses (bench
- * figure 1). Called once a process settles into its event loop.
+ * Start-up's leftovers go back to the kernel: the stack below the
+ * caller's frame, which is dead, and the heap's free pages (the
+ * launcher's /proc/self/fd scan, the children's /proc reads), all dirtied
+ * once by options, fork, the runtime and the sandbox. An idle process then
+ * keeps only what its loop uses (bench figure 1). Called before the
+ * children fork and once each process settles into its event loop.
  */
-void sandbox_stack_trim(void);
+void sandbox_trim(void);
 
 /*
  * sandbox_seccomp() with a profile text instead of a role's embedded one:

@@ -153,7 +153,7 @@ log_main(const struct role_conf *rc)
 	setup(&l, rc);
 	hello.pid = (int32_t)getpid();
 	log_send(&l, CHAN_HELLO, &hello, sizeof(hello));
-	sandbox_stack_trim(); /* the sandbox's pages; the loop needs few */
+	sandbox_trim(); /* the sandbox's pages; the loop needs few */
 	(void)event_base_dispatch(l.base);
 	_exit(0);
 }

@@ -535,6 +535,7 @@ mon_child_spawn(struct mon *m, struct mon_child *c)
 	 * and the time zone the logger reads before its sandbox */
 	sandbox_prepare();
 	tzset();
+	sandbox_trim(); /* before the fork: no garbage to share */
 	(void)sigfillset(&all);
 	(void)sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();

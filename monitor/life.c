@@ -346,7 +346,7 @@ runtime_done(struct mon *m)
 		diag_warn("Failed to watch container %d", (int)pid);
 		/* SIGCHLD still reaps it: the reaper is its subreaper */
 	}
-	sandbox_stack_trim(); /* start-up is over: the reaper idles */
+	sandbox_trim(); /* start-up is over: the reaper idles */
 }
 
 static void
