@@ -558,36 +558,58 @@ sandbox_compile_in(int fd)
 	return 0;
 }
 
+/* The helper at work: its pid and the read end of its pipe. */
+static bool sandbox_helper_started;
+static pid_t sandbox_helper_pid = -1;
+static int sandbox_helper_fd = -1;
+
 void
-sandbox_prepare(void)
+sandbox_prepare_start(void)
 {
 #if !defined(VIGIL_VALGRIND) && !defined(VIGIL_SECCOMP_AUDIT)
-	static bool tried;
 	sigset_t all, old;
-	int p[2], status;
-	pid_t pid;
+	int p[2];
 
-	if (tried)
+	if (sandbox_helper_started)
 		return;
-	tried = true;
+	sandbox_helper_started = true;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return;
 	/* the helper never runs the reaper's signal handlers */
 	(void)sigfillset(&all);
 	(void)sigprocmask(SIG_BLOCK, &all, &old);
-	if ((pid = fork()) == 0) {
-		(void)close(p[0]);
-		sandbox_compile_out(p[1]);
+	if ((sandbox_helper_pid = fork()) == 0) {
+		/* no copy of the manager's or the container's fds */
+		if (p[1] != SANDBOX_CHAN_FD &&
+		    dup3(p[1], SANDBOX_CHAN_FD, O_CLOEXEC) < 0)
+			_exit(1);
+		(void)close_range(SANDBOX_CHAN_FD + 1, ~0U, 0); /* tidiness */
+		sandbox_compile_out(SANDBOX_CHAN_FD);
 	}
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	(void)close(p[1]); /* the helper's end */
-	if (pid > 0) {
-		(void)sandbox_compile_in(p[0]); /* none kept on failure */
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
+	if (sandbox_helper_pid < 0) {
+		(void)close(p[0]); /* no helper: the children compile */
+		return;
 	}
-	(void)close(p[0]); /* read to the end, or given up */
+	sandbox_helper_fd = p[0];
 #endif
+}
+
+void
+sandbox_prepare(void)
+{
+	int status;
+
+	sandbox_prepare_start(); /* if not started early */
+	if (sandbox_helper_fd < 0)
+		return;
+	(void)sandbox_compile_in(sandbox_helper_fd); /* none kept on failure */
+	(void)close(sandbox_helper_fd); /* read to the end, or given up */
+	sandbox_helper_fd = -1;
+	/* ECHILD: already reaped by a SIGCHLD handler, which is as good */
+	while (waitpid(sandbox_helper_pid, &status, 0) < 0 && errno == EINTR)
+		;
 }
 
 /* How far below the caller sandbox_trim() reaches. */

@@ -567,6 +567,8 @@ start_children(struct mon *m)
 VIGIL_NORETURN void
 mon_daemon(struct mon *m)
 {
+	if (!m->o->passthrough)
+		sandbox_prepare_start(); /* a logger follows: compile meanwhile */
 	daemon_setup(m);
 	start_children(m);
 	if (m->phase != MON_PH_DONE && event_base_dispatch(m->base) < 0)
