@@ -35,8 +35,13 @@ struct event_base;
 #define ATT_NOFILE (ATT_MAX_CLIENTS + ATT_FD_RESERVE)
 /* security 7: a client's output queue, about 32 full records. */
 #define ATT_CLIENT_QUEUE (256 * 1024)
-/* spec 7.3: stream byte + at most 8192 bytes, forwarded as it came. */
-#define ATT_RECORD_MAX CHAN_OUTPUT_MAX
+/* spec 7.3: stream byte + at most 8192 bytes (spec 0.3 BufSize); an
+ * output frame is cut into records of this size. */
+#define ATT_RECORD_DATA_MAX 8192
+#define ATT_RECORD_MAX (1 + ATT_RECORD_DATA_MAX)
+/* Records of one output frame. */
+#define ATT_FRAME_RECORDS \
+	((CHAN_OUTPUT_DATA_MAX + ATT_RECORD_DATA_MAX - 1) / ATT_RECORD_DATA_MAX)
 _Static_assert(ATT_RECORD_MAX <= ATT_QUEUE_RECORD_MAX, "record prefix");
 _Static_assert(ATT_CLIENT_QUEUE >= ATT_QUEUE_PREFIX + ATT_RECORD_MAX,
     "a queue holds at least one record");
@@ -59,6 +64,8 @@ _Static_assert(ATT_CLIENT_QUEUE >= ATT_QUEUE_PREFIX + ATT_RECORD_MAX,
 #define ATT_PEER_BATCH 64
 #define ATT_CHAN_BATCH 32
 #define ATT_INPUT_BATCH 64
+/* Queued records to one client per sendmmsg. */
+#define ATT_SEND_BATCH 16
 /* After EMFILE and the like: the listener rests this long. */
 #define ATT_ACCEPT_BACKOFF_MS 100
 /* At ATT_CLOSE: pair frames read at most (a logger that never stops). */
@@ -206,7 +213,7 @@ void att_listener_close(struct att_broker *);
 void att_client_new(struct att_broker *, int fd);
 void att_client_close(struct att_client *);
 void att_client_check_done(struct att_client *);
-void att_clients_output(struct att_broker *, const void *rec, size_t len);
+void att_clients_output(struct att_broker *, const void *frame, size_t len);
 void att_clients_shutdown(struct att_broker *);
 void att_clients_abandon(struct att_broker *);
 

@@ -47,34 +47,10 @@ att_client_out_fail(struct att_client *c)
 	(void)shutdown(c->fd, SHUT_WR); /* the peer may be gone already */
 }
 
-/*
- * Sends queued records until the socket is full (then EV_WRITE, edge-
- * triggered, says when it has room) or the queue is empty. Never blocks.
- * May close the client: the caller must not touch it afterwards.
- */
+/* The queue is empty: a drop episode ends; a finished client may go. */
 static void
-att_client_flush(struct att_client *c)
+att_client_idle(struct att_client *c)
 {
-	struct iovec iov[2];
-	struct msghdr mh;
-	int niov;
-
-	while (att_queue_peek(&c->q, iov, &niov) > 0) {
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = iov;
-		mh.msg_iovlen = (size_t)niov;
-		/* SOCK_SEQPACKET: the whole record goes, or nothing */
-		if (sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
-			att_queue_pop(&c->q);
-			continue;
-		}
-		if (errno == EAGAIN) {
-			att_client_wev(c, true);
-			return;
-		}
-		att_client_out_fail(c);
-		break;
-	}
 	att_client_wev(c, false);
 	if (c->dropping && !c->out_done)
 		diag_warnx("attach: client %u reads again; %llu bytes of"
@@ -87,36 +63,131 @@ att_client_flush(struct att_client *c)
 		att_client_check_done(c);
 }
 
-/* One record for one client: queued whole, or dropped whole (security 7). */
+/*
+ * Sends queued records, ATT_SEND_BATCH to a sendmmsg, until the socket is
+ * full (then EV_WRITE, edge-triggered, says when it has room) or the
+ * queue is empty. Never blocks. May close the client: the caller must not
+ * touch it afterwards.
+ */
 static void
-att_client_push(struct att_client *c, const void *rec, size_t len)
+att_client_flush(struct att_client *c)
 {
-	uint64_t lost = att_output_bytes(len, 1);
+	struct iovec iov[ATT_SEND_BATCH][2];
+	struct mmsghdr mm[ATT_SEND_BATCH];
+	int niov[ATT_SEND_BATCH];
+	size_t k;
+	int sent;
+
+	while ((k = att_queue_peek_many(&c->q, iov, niov, ATT_SEND_BATCH)) >
+	    0) {
+		memset(mm, 0, sizeof(mm[0]) * k);
+		for (size_t i = 0; i < k; i++) {
+			mm[i].msg_hdr.msg_iov = iov[i];
+			mm[i].msg_hdr.msg_iovlen = (size_t)niov[i];
+		}
+		/* SOCK_SEQPACKET: each record goes whole, or not at all */
+		sent = sendmmsg(c->fd, mm, (unsigned)k,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent > 0) {
+			while (sent-- > 0)
+				att_queue_pop(&c->q);
+			continue;
+		}
+		if (errno == EAGAIN) {
+			att_client_wev(c, true);
+			return;
+		}
+		att_client_out_fail(c);
+		break;
+	}
+	att_client_idle(c);
+}
+
+/* A frame's records (spec 7.3) to a client whose queue is empty. */
+static size_t
+att_client_send_now(struct att_client *c, unsigned char *stream,
+    const unsigned char *data, size_t n)
+{
+	struct iovec iov[ATT_FRAME_RECORDS][2];
+	struct mmsghdr mm[ATT_FRAME_RECORDS];
+	size_t k, off, piece;
+	int sent;
+
+	memset(mm, 0, sizeof(mm));
+	for (k = 0, off = 0; off < n && k < ATT_FRAME_RECORDS; k++) {
+		piece = n - off < ATT_RECORD_DATA_MAX ? n - off :
+							ATT_RECORD_DATA_MAX;
+		iov[k][0] = (struct iovec){ .iov_base = stream, .iov_len = 1 };
+		iov[k][1] = (struct iovec){
+			.iov_base = (void *)(uintptr_t)(data + off),
+			.iov_len = piece };
+		mm[k].msg_hdr.msg_iov = iov[k];
+		mm[k].msg_hdr.msg_iovlen = 2;
+		off += piece;
+	}
+	/* SOCK_SEQPACKET: each record goes whole, or not at all */
+	sent = sendmmsg(c->fd, mm, (unsigned)k, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (sent < 0) {
+		if (errno != EAGAIN)
+			att_client_out_fail(c);
+		return 0;
+	}
+	for (k = 0, off = 0; k < (size_t)sent; k++)
+		off += iov[k][1].iov_len;
+	return off;
+}
+
+/*
+ * One output frame for one client, as records of at most
+ * ATT_RECORD_DATA_MAX bytes: sent at once when nothing waits before them
+ * (no copy into the ring), the rest queued whole or dropped whole
+ * (security 7). May close the client: the caller must not touch it
+ * afterwards.
+ */
+static void
+att_client_frame(struct att_client *c, unsigned char stream,
+    const unsigned char *data, size_t n)
+{
+	static unsigned char rec[ATT_RECORD_MAX];
+	size_t off = 0, piece;
 
 	if (c->out_done)
 		return;
-	if (!att_queue_push(&c->q, rec, len)) {
+	if (c->q.records == 0 && !c->wev_on) {
+		off = att_client_send_now(c, &stream, data, n);
+		if (off == n || c->out_done) {
+			att_client_idle(c);
+			return;
+		}
+	}
+	for (; off < n; off += piece) {
+		piece = n - off < ATT_RECORD_DATA_MAX ? n - off :
+							ATT_RECORD_DATA_MAX;
+		rec[0] = stream;
+		memcpy(rec + 1, data + off, piece);
+		if (att_queue_push(&c->q, rec, piece + 1))
+			continue;
 		if (!c->dropping)
 			diag_warnx("attach: client %u does not read; its"
 			    " output is dropped until it does", c->id);
 		c->dropping = true;
-		c->episode_dropped += lost;
-		c->b->dropped += lost;
-		return;
+		c->episode_dropped += piece;
+		c->b->dropped += piece;
 	}
-	if (!c->wev_on)
-		att_client_flush(c);
+	if (c->q.records > 0)
+		att_client_wev(c, true); /* the socket is full: EV_WRITE */
 }
 
 /* spec 7.3: every client gets every record, as it came from the logger. */
 void
-att_clients_output(struct att_broker *b, const void *rec, size_t len)
+att_clients_output(struct att_broker *b, const void *frame, size_t len)
 {
+	const unsigned char *f = frame;
 	struct att_client *c, *next;
 
 	for (c = TAILQ_FIRST(&b->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		att_client_push(c, rec, len);
+		att_client_frame(c, f[0], f + 1, len - 1);
 	}
 }
 

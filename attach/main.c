@@ -273,7 +273,7 @@ static void
 att_chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 {
 	struct att_broker *b = arg;
-	struct chan_msg msg;
+	static struct chan_msg msg; /* chan.h: not on the stack */
 	const char *why = NULL;
 
 	for (int i = 0; i < ATT_CHAN_BATCH; i++) {
@@ -370,7 +370,7 @@ att_setup(struct att_broker *b, const struct role_conf *rc)
 	}
 	diag_to_chan(b->chan);
 	att_limits(b);
-	if ((b->inbuf = malloc(ATT_INPUT_BUF)) == NULL)
+	if ((b->inbuf = io_buf_new(ATT_INPUT_BUF)) == NULL)
 		fatalx("attach: out of memory");
 	att_events(b);
 	if (sandbox_seccomp("attach", b->chan, err, sizeof(err)) < 0)
@@ -401,6 +401,7 @@ att_main(const struct role_conf *rc)
 	if (strcmp(FAULT_WORD(CHAN_CORRUPT_NEXT), "broker") == 0)
 		chan_fault_corrupt_next(b.chan);
 #endif
+	sandbox_trim(); /* the sandbox's pages; the loop needs few */
 	(void)event_base_dispatch(b.base);
 	_exit(0);
 }

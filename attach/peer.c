@@ -95,7 +95,7 @@ att_peer_write_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 static int
 att_on_output(struct att_broker *b, const struct chan_msg *msg)
 {
-	/* chan_recv and chan_msg_check: a stream byte and 1..8192 bytes */
+	/* chan_recv and chan_msg_check: a stream byte and 1..65536 bytes */
 	att_clients_output(b, msg->u.raw, msg->len);
 	return 0;
 }
@@ -126,7 +126,7 @@ static const att_peer_handler att_peer_handlers[CHAN_TYPE_MAX] = {
 static int
 att_peer_read_one(struct att_broker *b)
 {
-	struct chan_msg msg;
+	static struct chan_msg msg; /* chan.h: not on the stack */
 	const char *why = NULL;
 	char what[64];
 	int rc;

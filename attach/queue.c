@@ -99,6 +99,21 @@ att_queue_peek(const struct att_queue *q, struct iovec iov[2], int *niov)
 	return len;
 }
 
+size_t
+att_queue_peek_many(const struct att_queue *q, struct iovec (*iov)[2],
+    int *niov, size_t max)
+{
+	struct att_queue at = *q; /* a copy walked forward, q untouched */
+	size_t k;
+
+	for (k = 0; k < max && at.records > 0; k++) {
+		size_t len = att_queue_peek(&at, iov[k], &niov[k]);
+		at.head = (at.head + ATT_QUEUE_PREFIX + len) % at.size;
+		at.records--;
+	}
+	return k;
+}
+
 void
 att_queue_pop(struct att_queue *q)
 {

@@ -43,6 +43,13 @@ bool att_queue_push(struct att_queue *, const void *rec, size_t len)
 size_t att_queue_peek(const struct att_queue *, struct iovec iov[2],
     int *niov);
 
+/*
+ * att_queue_peek() of the oldest `max` records at most, for one sendmmsg:
+ * record i in iov[i][0..niov[i]-1]. Returns how many were filled.
+ */
+size_t att_queue_peek_many(const struct att_queue *, struct iovec (*iov)[2],
+    int *niov, size_t max);
+
 /* Drops the oldest record (after it was sent). */
 void att_queue_pop(struct att_queue *);
 

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,9 +20,6 @@
  * kernel sets MSG_CTRUNC and discards the rest itself.
  */
 #define CHAN_RECV_FDS 4
-
-/* A datagram one byte over the largest valid one comes back MSG_TRUNC. */
-#define CHAN_RECV_MAX (CHAN_MSG_MAX + 1)
 
 #ifdef VIGIL_FAULTS
 /* chan.corrupt_next (common/fault.h): the socket whose next send lies. */
@@ -57,24 +55,29 @@ chan_send_check(unsigned type, const void *payload, size_t len, int fd)
 }
 
 /*
- * Header and payload go out as two iovecs of one sendmsg, so one datagram
- * without a payload-sized frame: the SIGSYS handler may run on a small
- * alternate stack.
+ * Header and payload pieces go out as iovecs of one sendmsg, so one
+ * datagram without a payload-sized frame: the SIGSYS handler may run on a
+ * small alternate stack.
  */
-int
-chan_send(int sock, unsigned type, const void *payload, size_t len, int fd)
+static int
+chan_sendv(int sock, unsigned type, const struct iovec *pl, size_t npl,
+    int fd)
 {
 	struct chan_hdr hdr;
-	struct iovec iov[2];
+	struct iovec iov[3];
 	struct msghdr mh;
 	struct cmsghdr *cm;
 	union {
 		struct cmsghdr align;
 		unsigned char buf[CMSG_SPACE(sizeof(int))];
 	} ctl;
+	size_t len = 0, niov = 1;
 	ssize_t n;
 
-	if (chan_send_check(type, payload, len, fd) == -1)
+	for (size_t i = 0; i < npl; i++)
+		len += pl[i].iov_len;
+	if (chan_send_check(type, npl > 0 ? pl[0].iov_base : NULL, len, fd) ==
+	    -1)
 		return -1;
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.type = (uint16_t)type;
@@ -88,11 +91,12 @@ chan_send(int sock, unsigned type, const void *payload, size_t len, int fd)
 #endif
 	iov[0].iov_base = &hdr;
 	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = (void *)(uintptr_t)payload;
-	iov[1].iov_len = len;
+	for (size_t i = 0; i < npl; i++)
+		if (pl[i].iov_len > 0)
+			iov[niov++] = pl[i];
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = iov;
-	mh.msg_iovlen = len > 0 ? 2 : 1;
+	mh.msg_iovlen = niov;
 	if (fd >= 0) {
 		memset(&ctl, 0, sizeof(ctl));
 		mh.msg_control = ctl.buf;
@@ -155,6 +159,27 @@ chan_send_raw(int sock, const void *buf, size_t len, const int *fds,
 	return n < 0 ? -1 : 0;
 }
 #endif
+
+int
+chan_send(int sock, unsigned type, const void *payload, size_t len, int fd)
+{
+	struct iovec pl = { .iov_base = (void *)(uintptr_t)payload,
+		.iov_len = len };
+
+	return chan_sendv(sock, type, &pl, 1, fd);
+}
+
+int
+chan_send2(int sock, unsigned type, const void *p1, size_t len1,
+    const void *p2, size_t len2)
+{
+	struct iovec pl[2] = {
+		{ .iov_base = (void *)(uintptr_t)p1, .iov_len = len1 },
+		{ .iov_base = (void *)(uintptr_t)p2, .iov_len = len2 },
+	};
+
+	return chan_sendv(sock, type, pl, 2, -1);
+}
 
 static void
 chan_close_fds(const int *fds, size_t nfds)
@@ -262,26 +287,35 @@ chan_collect_fds(struct msghdr *mh, int *fds)
 	return nfds;
 }
 
+/*
+ * The datagram lands in place: its header in a local, its payload in
+ * m->u.raw, and one byte more, so a datagram over the largest valid one is
+ * seen (MSG_TRUNC beyond that). No receive buffer and no copy: an output
+ * frame is 64 KiB (bench figures 1 and 4).
+ */
 int
 chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
 {
-	unsigned char buf[CHAN_RECV_MAX];
+	unsigned char hdr[sizeof(struct chan_hdr)], over;
 	union {
 		struct cmsghdr align;
 		unsigned char buf[CMSG_SPACE(CHAN_RECV_FDS * sizeof(int))];
 	} ctl;
 	int fds[CHAN_RECV_FDS];
-	struct iovec iov;
+	struct iovec iov[3] = {
+		{ .iov_base = hdr, .iov_len = sizeof(hdr) },
+		{ .iov_base = m->u.raw, .iov_len = sizeof(m->u.raw) },
+		{ .iov_base = &over, .iov_len = 1 },
+	};
+	struct chan_hdr h;
+	const char *bad;
 	struct msghdr mh;
 	size_t nfds;
 	ssize_t n;
-	int rc;
 
-	iov.iov_base = buf;
-	iov.iov_len = sizeof(buf);
 	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 3;
 	mh.msg_control = ctl.buf;
 	mh.msg_controllen = sizeof(ctl.buf);
 	do {
@@ -293,7 +327,13 @@ chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
 	/* end of file; an empty datagram without fds reads the same */
 	if (n == 0 && nfds == 0 && (mh.msg_flags & MSG_CTRUNC) == 0)
 		return 0;
-	rc = chan_decode(
-	    buf, (size_t)n, mh.msg_flags, fds, nfds, peer, true, m, why);
-	return rc == 0 ? 1 : -1;
+	/* chan_decode()'s checks, on the header; the payload is in place */
+	bad = chan_check(hdr, (size_t)n, mh.msg_flags, nfds, peer);
+	if (bad != NULL)
+		return chan_reject(fds, nfds, true, bad, why);
+	memcpy(&h, hdr, sizeof(h));
+	m->type = h.type;
+	m->len = h.len;
+	m->fd = nfds == 1 ? fds[0] : -1;
+	return 1;
 }

@@ -15,6 +15,12 @@
 #include "common/chan_msg.h"
 #include "common/compiler.h"
 
+/*
+ * A received message. Receivers keep it static, never on the stack: with
+ * its CHAN_PAYLOAD_MAX payload a stack copy puts the first payload bytes
+ * 32 KiB deep, and that page stays dirty in every process of every
+ * container (bench figure 1). chan_recv() receives the payload in place.
+ */
 struct chan_msg {
 	unsigned type;	/* enum chan_type, known and allowed */
 	size_t len;	/* payload bytes, within the type's bounds */
@@ -61,6 +67,14 @@ void chan_fault_corrupt_next(int sock);
  */
 int chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
     VIGIL_MUST_CHECK;
+
+/*
+ * chan_send() of a payload in two pieces, one after the other, without an
+ * fd: an output frame's stream byte, then the logger's read buffer as it
+ * is (no staging copy).
+ */
+int chan_send2(int sock, unsigned type, const void *p1, size_t len1,
+    const void *p2, size_t len2) VIGIL_MUST_CHECK;
 
 /*
  * The checks of chan_recv on a datagram already received: `buf`/`n` the

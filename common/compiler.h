@@ -11,6 +11,7 @@
 #define VIGIL_MUST_CHECK __attribute__((warn_unused_result))
 #define VIGIL_UNUSED __attribute__((unused))
 #define VIGIL_NORETURN __attribute__((noreturn))
+#define VIGIL_NOINLINE __attribute__((noinline))
 #define VIGIL_PRINTF(f, a) __attribute__((format(printf, f, a)))
 /* A deliberate ignore of a VIGIL_MUST_CHECK result (gcc does not take a
  * (void) cast for one); the reason goes in a comment beside it. */

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* common/io.c: EINTR-safe, short-write-safe I/O helpers. */
+#include <sys/mman.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -66,4 +68,13 @@ io_move_fd(int fd, int want, bool cloexec)
 		return -1;
 	(void)close(fd); /* the copy at `want` is what counts */
 	return 0;
+}
+
+void *
+io_buf_new(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
 }

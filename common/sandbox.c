@@ -6,12 +6,19 @@
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,9 +76,6 @@ static size_t sandbox_title_len;
 
 /* Where the SIGSYS handler reports a forbidden call (step 6). */
 static volatile sig_atomic_t sandbox_trap_fd = -1;
-
-/* The parsed allowlist: big, so not on the stack; used once per child. */
-static struct profile sandbox_profile;
 
 /* "<step>: <strerror>", errno kept; always -1. */
 static int
@@ -511,35 +515,74 @@ sandbox_filter_new(void)
 }
 
 /*
+ * The data path's calls checked first: the filter runs on every call
+ * (bench figures 2 and 4); the decisions are the same. -1 with errno.
+ */
+static int
+sandbox_filter_hot(scmp_filter_ctx ctx)
+{
+	/* in both profiles; most frequent last: libseccomp puts it first */
+	static const int hot[] = { SCMP_SYS(epoll_wait), SCMP_SYS(recvmsg),
+		SCMP_SYS(sendmsg), SCMP_SYS(write), SCMP_SYS(read) };
+	int rc;
+
+	for (size_t i = 0; i < sizeof(hot) / sizeof(*hot); i++)
+		if ((rc = seccomp_syscall_priority(ctx, hot[i], 255)) < 0) {
+			errno = -rc;
+			return -1;
+		}
+	return 0;
+}
+
+/*
  * The filter of a profile text, built and not loaded: the one way to a
- * filter, for the child's load and for the exports (--export-seccomp-pfc,
- * the audit's seccomp_export_bpf), so what they show is what runs.
+ * filter, for the child's load, the reaper's compile helper
+ * (sandbox_prepare) and the exports (--export-seccomp-pfc, the audit's
+ * seccomp_export_bpf), so what they show is what runs.
  */
 static scmp_filter_ctx
 sandbox_filter_build(const char *text, char *err, size_t errlen)
 {
+	struct profile *prof = malloc(sizeof(*prof)); /* big: not the stack */
 	char why[160];
 	scmp_filter_ctx ctx;
 
-	if (profile_parse(text, &sandbox_profile, why, sizeof(why)) < 0)
+	if (prof == NULL) {
+		(void)sandbox_fail(err, errlen, "seccomp: profile");
+		return NULL;
+	}
+	if (profile_parse(text, prof, why, sizeof(why)) < 0)
 		goto bad_profile;
 	if ((ctx = sandbox_filter_new()) == NULL) {
+		free(prof);
 		(void)sandbox_fail(err, errlen, "seccomp: init");
 		return NULL;
 	}
-	if (profile_apply(&sandbox_profile, ctx, why, sizeof(why)) < 0) {
+	if (profile_apply(prof, ctx, why, sizeof(why)) < 0) {
 		seccomp_release(ctx);
 		goto bad_profile;
 	}
+	free(prof);
+	if (sandbox_filter_hot(ctx) < 0) {
+		seccomp_release(ctx);
+		(void)sandbox_fail(err, errlen, "seccomp: priority");
+		return NULL;
+	}
 	return ctx;
 bad_profile:
+	free(prof);
 	if (err != NULL && errlen > 0)
 		(void)snprintf(err, errlen, "seccomp: profile: %s", why);
 	errno = EINVAL;
 	return NULL;
 }
 
-/* Builds the filter of `text` and loads it; err is set on failure. */
+/*
+ * Builds the filter of `text` and loads it; err is set on failure. The
+ * parsed allowlist and libseccomp's work are used once: afterwards their
+ * heap pages go back to the kernel (brk, madvise: in both profiles), or
+ * they would stay dirty in the child for its whole life (bench figure 1).
+ */
 static int
 sandbox_filter_load(const char *text, char *err, size_t errlen)
 {
@@ -550,6 +593,7 @@ sandbox_filter_load(const char *text, char *err, size_t errlen)
 		return -1;
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx); /* allowed by the profile: munmap, brk */
+	(void)malloc_trim(0); /* 1: memory was released, 0: none */
 	if (rc < 0) {
 		errno = -rc;
 		return sandbox_fail(err, errlen, "seccomp: load");
@@ -599,6 +643,183 @@ sandbox_filter_export(const char *role, int fd, enum sandbox_export form,
 	return 0;
 }
 
+/* Programs compiled by sandbox_prepare(), per role; len 0: none. */
+static const char *const sandbox_roles[] = { "logger", "attach" };
+static struct sock_fprog sandbox_progs[2];
+_Static_assert(sizeof(sandbox_roles) / sizeof(*sandbox_roles) ==
+	sizeof(sandbox_progs) / sizeof(*sandbox_progs), "one per role");
+
+/* The helper's side: per role a 16-bit count, then the instructions. */
+static VIGIL_NORETURN void
+sandbox_compile_out(int fd)
+{
+	for (size_t i = 0; i < sizeof(sandbox_roles) / sizeof(*sandbox_roles);
+	    i++) {
+		const char *text = profile_text_of(sandbox_roles[i]);
+		scmp_filter_ctx ctx = NULL;
+		int mfd = -1;
+		struct stat st;
+		unsigned char *buf;
+		uint16_t n;
+
+		if (text == NULL ||
+		    (ctx = sandbox_filter_build(text, NULL, 0)) == NULL ||
+		    (mfd = memfd_create("vigil-bpf", MFD_CLOEXEC)) < 0 ||
+		    seccomp_export_bpf(ctx, mfd) < 0 || fstat(mfd, &st) < 0 ||
+		    st.st_size <= 0 ||
+		    (size_t)st.st_size > BPF_MAXINSNS * sizeof(struct sock_filter) ||
+		    st.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
+		    (buf = malloc((size_t)st.st_size)) == NULL ||
+		    pread(mfd, buf, (size_t)st.st_size, 0) != st.st_size)
+			_exit(1);
+		n = (uint16_t)((size_t)st.st_size / sizeof(struct sock_filter));
+		if (io_write_all(fd, &n, sizeof(n)) < 0 ||
+		    io_write_all(fd, buf, (size_t)st.st_size) < 0)
+			_exit(1);
+	}
+	_exit(0);
+}
+
+/* n bytes, or fewer at end of file or on an error. */
+static ssize_t
+sandbox_read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = read(fd, (unsigned char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* The reaper's side: every program whole, or none (then -1). */
+static int
+sandbox_compile_in(int fd)
+{
+	struct sock_fprog got[sizeof(sandbox_progs) / sizeof(*sandbox_progs)];
+	size_t i, bytes;
+	uint16_t n;
+
+	memset(got, 0, sizeof(got));
+	for (i = 0; i < sizeof(got) / sizeof(*got); i++) {
+		if (sandbox_read_full(fd, &n, sizeof(n)) != (ssize_t)sizeof(n) ||
+		    n == 0 || n > BPF_MAXINSNS)
+			break;
+		bytes = (size_t)n * sizeof(struct sock_filter);
+		if ((got[i].filter = malloc(bytes)) == NULL ||
+		    sandbox_read_full(fd, got[i].filter, bytes) != (ssize_t)bytes)
+			break;
+		got[i].len = n;
+	}
+	if (i < sizeof(got) / sizeof(*got)) {
+		for (i = 0; i < sizeof(got) / sizeof(*got); i++)
+			free(got[i].filter);
+		return -1;
+	}
+	memcpy(sandbox_progs, got, sizeof(got));
+	return 0;
+}
+
+/* The helper at work: its pid and the read end of its pipe. */
+static bool sandbox_helper_started;
+static pid_t sandbox_helper_pid = -1;
+static int sandbox_helper_fd = -1;
+
+/*
+ * VALGRIND=1 and SECCOMP_AUDIT=1 builds compile in each child: valgrind
+ * lacks seccomp(2), which loading a compiled program needs, and audit
+ * mode's filter notifies instead of trapping.
+ */
+#if defined(VIGIL_VALGRIND) || defined(VIGIL_SECCOMP_AUDIT)
+#define SANDBOX_HELPER 0
+#else
+#define SANDBOX_HELPER 1
+#endif
+
+void
+sandbox_prepare_start(void)
+{
+	sigset_t all, old;
+	int p[2];
+
+	if (!SANDBOX_HELPER || sandbox_helper_started)
+		return;
+	sandbox_helper_started = true;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	/* the helper never runs the reaper's signal handlers */
+	(void)sigfillset(&all);
+	(void)sigprocmask(SIG_BLOCK, &all, &old);
+	if ((sandbox_helper_pid = fork()) == 0) {
+		/* no copy of the manager's or the container's fds */
+		if (p[1] != SANDBOX_CHAN_FD &&
+		    dup3(p[1], SANDBOX_CHAN_FD, O_CLOEXEC) < 0)
+			_exit(1);
+		(void)close_range(SANDBOX_CHAN_FD + 1, ~0U, 0); /* tidiness */
+		sandbox_compile_out(SANDBOX_CHAN_FD);
+	}
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	(void)close(p[1]); /* the helper's end */
+	if (sandbox_helper_pid < 0) {
+		(void)close(p[0]); /* no helper: the children compile */
+		return;
+	}
+	sandbox_helper_fd = p[0];
+}
+
+void
+sandbox_prepare(void)
+{
+	int status;
+
+	sandbox_prepare_start(); /* if not started early */
+	if (sandbox_helper_fd < 0)
+		return;
+	(void)sandbox_compile_in(sandbox_helper_fd); /* none kept on failure */
+	(void)close(sandbox_helper_fd); /* read to the end, or given up */
+	sandbox_helper_fd = -1;
+	/* ECHILD: already reaped by a SIGCHLD handler, which is as good */
+	while (waitpid(sandbox_helper_pid, &status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* How far below the caller sandbox_trim() reaches. */
+#define SANDBOX_STACK_TRIM (256 * 1024)
+
+VIGIL_NOINLINE void
+sandbox_trim(void)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	/* one page of margin below this frame: madvise's own, a signal's */
+	uintptr_t hi = (sp & ~(page - 1)) - page;
+
+	(void)malloc_trim(0); /* 1: memory was released, 0: none */
+	if (hi <= SANDBOX_STACK_TRIM)
+		return;
+	/* ENOMEM for the part below the stack's mapping: ignored, the
+	 * mapped part is released all the same */
+	(void)madvise((void *)(hi - SANDBOX_STACK_TRIM), SANDBOX_STACK_TRIM,
+	    MADV_DONTNEED);
+}
+
+static const struct sock_fprog *
+sandbox_prog_of(const char *role)
+{
+	for (size_t i = 0; i < sizeof(sandbox_roles) / sizeof(*sandbox_roles);
+	    i++)
+		if (strcmp(sandbox_roles[i], role) == 0 &&
+		    sandbox_progs[i].len > 0)
+			return &sandbox_progs[i];
+	return NULL;
+}
+
 int
 sandbox_seccomp_text(const char *text, int chan_fd, char *err, size_t errlen)
 {
@@ -614,5 +835,16 @@ sandbox_seccomp(const char *role, int chan_fd, char *err, size_t errlen)
 
 	if (text == NULL)
 		return -1;
-	return sandbox_seccomp_text(text, chan_fd, err, errlen);
+	const struct sock_fprog *prog = sandbox_prog_of(role);
+
+	if (prog == NULL)
+		return sandbox_seccomp_text(text, chan_fd, err, errlen);
+	if (sandbox_trap_install(chan_fd) < 0)
+		return sandbox_fail(err, errlen, "seccomp: SIGSYS handler");
+	/* what seccomp_load() does with sandbox_filter_new()'s attributes;
+	 * no_new_privs is set (sandbox_drop) */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+	    SECCOMP_FILTER_FLAG_LOG, prog) < 0)
+		return sandbox_fail(err, errlen, "seccomp: load");
+	return 0;
 }

@@ -56,6 +56,33 @@ int sandbox_seccomp(const char *role, int chan_fd, char *err, size_t errlen)
     VIGIL_MUST_CHECK;
 
 /*
+ * In the reaper, before its first child: the filters of every role,
+ * compiled once in a short-lived process of its own, whose libseccomp
+ * heap dies with it. A child then only loads its program: neither it nor
+ * the reaper keeps libseccomp's scattered heap pages, which would stay
+ * dirty in every container (bench figure 1). On any failure nothing is
+ * kept and each child compiles its text itself, reporting any error.
+ */
+void sandbox_prepare(void);
+
+/*
+ * sandbox_prepare()'s helper started early, so it compiles while the
+ * reaper sets up (bench figure 3: off the create -> pid path);
+ * sandbox_prepare() then only collects the programs.
+ */
+void sandbox_prepare_start(void);
+
+/*
+ * Start-up's leftovers go back to the kernel: the stack below the
+ * caller's frame, which is dead, and the heap's free pages (the
+ * launcher's /proc/self/fd scan, the children's /proc reads), all dirtied
+ * once by options, fork, the runtime and the sandbox. An idle process then
+ * keeps only what its loop uses (bench figure 1). Called before the
+ * children fork and once each process settles into its event loop.
+ */
+void sandbox_trim(void);
+
+/*
  * sandbox_seccomp() with a profile text instead of a role's embedded one:
  * for tests, which load a small allowlist of their own.
  */

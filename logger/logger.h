@@ -86,8 +86,6 @@ struct log_peer {
 	bool stalled;		/* dropping: no wait until a frame fits */
 	uint64_t dropping;	/* bytes dropped in this episode */
 	uint64_t dropped;	/* bytes dropped in all */
-	/* one frame: stream byte and data (spec 7.3), filled per send */
-	unsigned char frame[CHAN_OUTPUT_MAX];
 };
 
 /*
@@ -160,6 +158,7 @@ void log_peer_close(struct logger *);
 void log_frames_queue(struct logger *, unsigned stream, const char *,
     size_t);
 bool log_frames_flush(struct logger *);
+void log_frames_try(struct logger *);
 void log_frames_settle(struct logger *);
 
 /* journald.c */

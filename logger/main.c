@@ -90,7 +90,7 @@ static void
 chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 {
 	struct logger *l = arg;
-	struct chan_msg msg;
+	static struct chan_msg msg; /* chan.h: not on the stack */
 	const char *why = NULL;
 	int rc = chan_recv(fd, CHAN_REAPER, &msg, &why);
 
@@ -138,8 +138,8 @@ setup(struct logger *l, const struct role_conf *rc)
 		fatalx("logger sandbox: %s", err);
 	}
 	diag_to_chan(l->chan);
-	l->rbuf = malloc(LOG_READ_MAX);
-	l->obuf = malloc(LOG_OUT_MAX);
+	l->rbuf = io_buf_new(LOG_READ_MAX);
+	l->obuf = io_buf_new(LOG_OUT_MAX);
 	log_jd_init(l);
 	cfg = event_config_new();
 	if (l->rbuf == NULL || l->obuf == NULL || cfg == NULL ||
@@ -186,6 +186,7 @@ log_main(const struct role_conf *rc)
 	if (strcmp(FAULT_WORD(CHAN_CORRUPT_NEXT), "logger") == 0)
 		chan_fault_corrupt_next(l.chan);
 #endif
+	sandbox_trim(); /* the sandbox's pages; the loop needs few */
 	(void)event_base_dispatch(l.base);
 	_exit(0);
 }

@@ -314,8 +314,9 @@ fault_slow_start(struct logger *l)
 /*
  * One read. Returns 1 after a chunk (processed, or waiting for a reopen
  * or the broker), 0 when the source has nothing now (EAGAIN), is hung up
- * or is gone. Its records go to the log first (security 9: frames never
- * delay the log), then its frames to the broker (spec 7.3).
+ * or is gone. Its frames go to the broker (spec 7.3) as far as they fit
+ * at once, its records to the log, then the frames left (security 9:
+ * frames never delay the log).
  */
 static int
 read_chunk(struct logger *l, struct log_source *s)
@@ -359,6 +360,7 @@ read_chunk(struct logger *l, struct log_source *s)
 	(void)log_k8s_timestamp(l->ts, &now);
 	l->chunk = (struct log_k8s_chunk){ .data = l->rbuf, .len = (size_t)n,
 		.stream = s->stream, .ts = l->ts };
+	log_frames_try(l); /* what fits now; the rest after the records */
 	if (format_chunk(l) && !log_frames_flush(l))
 		sources_enable(l, false); /* log_resume() follows */
 #ifdef VIGIL_FAULTS

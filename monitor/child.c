@@ -31,6 +31,7 @@
 #include "common/io.h"
 #include "common/num.h"
 #include "common/role.h"
+#include "common/sandbox.h"
 #include "monitor/mon.h"
 
 /* /proc/<pid>/io: seven short lines. */
@@ -551,7 +552,7 @@ mon_chan_dispatch(struct mon *m, struct mon_child *c, struct chan_msg *msg,
 static void
 chan_read_batch(struct mon *m, struct mon_child *c)
 {
-	struct chan_msg msg;
+	static struct chan_msg msg; /* chan.h: not on the stack */
 	const char *why = NULL;
 
 	for (int i = 0; i < MON_CHAN_BATCH && c->chan >= 0; i++) {
@@ -694,6 +695,11 @@ mon_child_spawn(struct mon *m, struct mon_child *c)
 		progress_map(m);
 	if (chan_pair(sv) < 0)
 		return -1;
+	/* shared with the child, copy-on-write: the filters, compiled once,
+	 * and the time zone the logger reads before its sandbox */
+	sandbox_prepare();
+	tzset();
+	sandbox_trim(); /* before the fork: no garbage to share */
 	(void)sigfillset(&all);
 	(void)sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
@@ -865,7 +871,7 @@ say_death(struct mon *m, const struct mon_child *c, int status, int delay)
 static void
 last_words(struct mon *m, struct mon_child *c)
 {
-	struct chan_msg msg;
+	static struct chan_msg msg; /* chan.h: not on the stack */
 	const char *why = NULL;
 
 	for (int i = 0; i < MON_CHAN_BATCH && c->chan >= 0; i++) {

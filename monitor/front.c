@@ -11,8 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,47 +159,83 @@ mon_sync_pipe(struct mon *m)
 	}
 }
 
-/* getpwnam/getgrnam's errnos for "no such entry" (getpwnam(3)). */
-static bool
-mon_id_missing(int err)
+/*
+ * The id of `name` in an /etc/passwd or /etc/group style file (field 3):
+ * 1 found, 0 not there, -1 the file cannot be read (errno). The files are
+ * read directly, not through NSS: the binary is static (GNUmakefile), and
+ * a static glibc would dlopen() NSS modules of the installed glibc. A
+ * name served only by another NSS source (systemd-userdb, LDAP) is not
+ * found: the start fails naming it (README "The children's identity").
+ */
+static int
+id_in_file(const char *path, const char *name, int64_t *id)
 {
-	return err == 0 || err == ENOENT || err == ESRCH || err == EBADF ||
-	       err == EPERM;
+	char line[1024];
+	size_t nlen = strlen(name);
+	int found = 0;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		char *pw, *num, *end;
+
+		if (strncmp(line, name, nlen) != 0 || line[nlen] != ':')
+			continue;
+		pw = line + nlen + 1;
+		if ((num = strchr(pw, ':')) == NULL)
+			continue;
+		num++;
+		if ((end = strchr(num, ':')) == NULL)
+			continue;
+		*end = '\0';
+		if (num_parse(num, 10, 0, UINT32_MAX - 1, id) == 0)
+			found = 1;
+	}
+	(void)fclose(f); /* read-only */
+	return found;
+}
+
+/* One name of the identity: its id, or -1 with msg. */
+static int
+mon_id_lookup(const char *path, const char *kind, const char *name,
+    const char *setting, int64_t *id, char *msg, size_t msglen)
+{
+	int rc = id_in_file(path, name, id);
+
+	if (rc < 0) {
+		(void)snprintf(msg, msglen, "Failed to find the sandbox %s %s "
+		    "(build setting %s): %s: %s", kind, name, setting, path,
+		    strerror(errno));
+		return -1;
+	}
+	if (rc == 0) {
+		(void)snprintf(msg, msglen, "Failed to find the sandbox %s %s "
+		    "(build setting %s): no such %s", kind, name, setting, kind);
+		return -1;
+	}
+	if (*id == 0) {
+		(void)snprintf(msg, msglen, "The sandbox %s %s (build setting "
+		    "%s) is %s 0: refused", kind, name, setting,
+		    strcmp(kind, "user") == 0 ? "uid" : "gid");
+		return -1;
+	}
+	return 0;
 }
 
 int
 mon_identity_resolve(const char *user, const char *group, uid_t *uid,
     gid_t *gid, char *msg, size_t msglen)
 {
-	struct passwd *pw;
-	struct group *gr;
+	int64_t u, g;
 
-	errno = 0;
-	if ((pw = getpwnam(user)) == NULL) {
-		(void)snprintf(msg, msglen, "Failed to find the sandbox user "
-		    "%s (build setting CHILD_USER): %s", user,
-		    mon_id_missing(errno) ? "no such user" : strerror(errno));
+	if (mon_id_lookup("/etc/passwd", "user", user, "CHILD_USER", &u, msg,
+		msglen) < 0 ||
+	    mon_id_lookup("/etc/group", "group", group, "CHILD_GROUP", &g, msg,
+		msglen) < 0)
 		return -1;
-	}
-	if (pw->pw_uid == 0) {
-		(void)snprintf(msg, msglen, "The sandbox user %s (build "
-		    "setting CHILD_USER) is uid 0: refused", user);
-		return -1;
-	}
-	*uid = pw->pw_uid;
-	errno = 0;
-	if ((gr = getgrnam(group)) == NULL) {
-		(void)snprintf(msg, msglen, "Failed to find the sandbox group "
-		    "%s (build setting CHILD_GROUP): %s", group,
-		    mon_id_missing(errno) ? "no such group" : strerror(errno));
-		return -1;
-	}
-	if (gr->gr_gid == 0) {
-		(void)snprintf(msg, msglen, "The sandbox group %s (build "
-		    "setting CHILD_GROUP) is gid 0: refused", group);
-		return -1;
-	}
-	*gid = gr->gr_gid;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
 	return 0;
 }
 
@@ -224,8 +258,6 @@ mon_child_identity(struct mon *m)
 		mon_sync_report(m, -1, msg, strlen(msg));
 		fatalx("%s", msg);
 	}
-	endpwent();
-	endgrent();
 	if ((abi = sandbox_landlock_abi()) >= 0)
 		diag_debug("Landlock ABI %d: the children open no path", abi);
 	else if (sandbox_landlock_absent(errno))

@@ -22,6 +22,7 @@
 
 #include "common/diag.h"
 #include "common/io.h"
+#include "common/sandbox.h"
 #include "monitor/mon.h"
 
 #ifndef P_PIDFD
@@ -346,6 +347,7 @@ runtime_done(struct mon *m)
 		diag_warn("Failed to watch container %d", (int)pid);
 		/* SIGCHLD still reaps it: the reaper is its subreaper */
 	}
+	sandbox_trim(); /* start-up is over: the reaper idles */
 }
 
 static void
@@ -566,6 +568,8 @@ start_children(struct mon *m)
 VIGIL_NORETURN void
 mon_daemon(struct mon *m)
 {
+	if (!m->o->passthrough)
+		sandbox_prepare_start(); /* a logger follows: compile meanwhile */
 	daemon_setup(m);
 	start_children(m);
 	if (m->phase != MON_PH_DONE && event_base_dispatch(m->base) < 0)

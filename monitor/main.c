@@ -101,6 +101,6 @@ main(int argc, char **argv)
 		fail_line(msg);
 	mon_sync_pipe(&m);
 	mon_detach(&m);
-	mon_child_identity(&m); /* NSS lookups: off the launcher's path */
+	mon_child_identity(&m); /* file reads: off the launcher's path */
 	mon_daemon(&m);
 }

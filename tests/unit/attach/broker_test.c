@@ -614,8 +614,8 @@ Test(broker, terminal_input_and_resize)
  */
 Test(broker, slow_client_loses_only_its_own_records)
 {
-	static char data[CHAN_OUTPUT_DATA_MAX];
-	char buf[CHAN_OUTPUT_MAX + 1];
+	static char data[ATT_RECORD_DATA_MAX];
+	char buf[ATT_RECORD_MAX + 1];
 	struct chan_att_closed c;
 	int cl[2];
 
@@ -625,7 +625,7 @@ Test(broker, slow_client_loses_only_its_own_records)
 		memset(data, 'a' + i % 26, sizeof(data));
 		logger_output(CHAN_STREAM_STDOUT, data, sizeof(data));
 		cr_assert_eq(client_recv(cl[0], buf, sizeof(buf)),
-		    CHAN_OUTPUT_MAX, "record %d", i);
+		    ATT_RECORD_MAX, "record %d", i);
 		cr_assert_eq(buf[1], 'a' + i % 26, "record %d in order", i);
 	}
 	expect_diag("does not read");
@@ -634,8 +634,40 @@ Test(broker, slow_client_loses_only_its_own_records)
 	cr_assert_eq(c.clients, 2);
 	expect_eof(cl[0], "the fast client");
 	/* the slow one still gets what was queued for it, then EOF */
-	cr_assert_eq(client_recv(cl[1], buf, sizeof(buf)), CHAN_OUTPUT_MAX);
+	cr_assert_eq(client_recv(cl[1], buf, sizeof(buf)), ATT_RECORD_MAX);
 	cr_assert_eq(buf[1], 'a', "its first record");
+}
+
+/*
+ * spec 7.3: a frame of the logger's whole read (64 KiB) reaches a client
+ * as records of at most 8192 bytes behind the stream byte, in order; so
+ * does one cut short, to a client that is behind (queued) or not.
+ */
+Test(broker, frame_cut_into_records)
+{
+	static char data[CHAN_OUTPUT_DATA_MAX];
+	char buf[ATT_RECORD_MAX + 1];
+	size_t want[] = { CHAN_OUTPUT_DATA_MAX, 3 * ATT_RECORD_DATA_MAX + 5 };
+	int cl[1];
+
+	start(false, false, false);
+	attach_clients(cl, 1);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i / ATT_RECORD_DATA_MAX + i % 251);
+	for (size_t f = 0; f < 2; f++)
+		logger_output(CHAN_STREAM_STDERR, data, want[f]);
+	for (size_t f = 0; f < 2; f++) {
+		for (size_t off = 0; off < want[f]; off += ATT_RECORD_DATA_MAX) {
+			size_t n = want[f] - off < ATT_RECORD_DATA_MAX ?
+			    want[f] - off : ATT_RECORD_DATA_MAX;
+			cr_assert_eq(client_recv(cl[0], buf, sizeof(buf)),
+			    (ssize_t)(n + 1), "frame %zu at %zu", f, off);
+			cr_assert_eq(buf[0], CHAN_STREAM_STDERR);
+			cr_assert_eq(memcmp(buf + 1, data + off, n), 0,
+			    "frame %zu at %zu", f, off);
+		}
+	}
+	(void)stop();
 }
 
 /*

@@ -923,7 +923,7 @@ Test(chan, table_says_what_chan_msg_h_says)
 	    [CHAN_LOG_DRAINED] = {"LOG_DRAINED", CHAN_LOGGER, 0, 24, 24},
 	    [CHAN_PEER] = {"PEER", CHAN_REAPER, 1, 8, 8},
 	    [CHAN_PEER_LOST] = {"PEER_LOST", CHAN_CHILD, 0, 8, 8},
-	    [CHAN_OUTPUT] = {"OUTPUT", CHAN_LOGGER, 0, 2, 8193},
+	    [CHAN_OUTPUT] = {"OUTPUT", CHAN_LOGGER, 0, 2, 65537},
 	    [CHAN_ATT_CLIENTS] = {"ATT_CLIENTS", CHAN_BROKER, 0, 8, 8},
 	    [CHAN_ATT_CLIENTS_ACK] = {"ATT_CLIENTS_ACK", CHAN_LOGGER, 0, 8,
 		8},
