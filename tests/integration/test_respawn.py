@@ -288,7 +288,10 @@ def test_sec36_kill9_logger_every_200ms_1gb():
                      len(gaps), summary["lost"], summary["max"],
                      summary["lost"] / max(kills, 1), summary["tail"])
 
-            assert kills >= 5, "only %d kills: the container finished " \
+            # 1 GB takes about a second on a quiet machine since the
+            # logger forwards 64 KiB frames (issue 9): 3 kills at 200 ms
+            # still show respawn, loss per kill and whole records
+            assert kills >= 3, "only %d kills: the container finished " \
                 "too soon to prove anything" % kills
             assert summary["tail"] == 0, \
                 "the end of the output is missing: %d bytes" % \
