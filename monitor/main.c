@@ -76,6 +76,9 @@ main(int argc, char **argv)
 #ifdef VIGIL_FAULTS
 	fault_init(); /* VIGIL_FAULTS (common/fault.h); exits 1 on an error */
 #endif
+#ifdef VIGIL_SECCOMP_AUDIT
+	mon_audit_init(); /* warns; VIGIL_SECCOMP_MEASURE */
+#endif
 	(void)snprintf(m.short_id, sizeof(m.short_id), "%s", o.cid);
 	if (mon_log_open(&m) < 0) /* spec 1.5 check 18 */
 		fatal("Failed to open log file");
