@@ -76,9 +76,6 @@ main(int argc, char **argv)
 #ifdef VIGIL_FAULTS
 	fault_init(); /* VIGIL_FAULTS (common/fault.h); exits 1 on an error */
 #endif
-#ifdef VIGIL_SECCOMP_AUDIT
-	mon_audit_init(); /* warns; VIGIL_SECCOMP_MEASURE */
-#endif
 	(void)snprintf(m.short_id, sizeof(m.short_id), "%s", o.cid);
 	if (mon_log_open(&m) < 0) /* spec 1.5 check 18 */
 		fatal("Failed to open log file");
@@ -93,6 +90,10 @@ main(int argc, char **argv)
 	if (mon_opts_check_supported(&o, msg, sizeof(msg)) < 0)
 		fail_line(msg);
 	mon_sync_pipe(&m);
+#ifdef VIGIL_SECCOMP_AUDIT
+	/* children will run: say they do not enforce (stderr and syslog) */
+	mon_audit_init();
+#endif
 	mon_detach(&m);
 	mon_child_identity(&m); /* NSS lookups: off the launcher's path */
 	mon_daemon(&m);

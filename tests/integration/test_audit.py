@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: Apache-2.0
+"""
+tests/integration/test_audit.py: audit mode (issue 7, security.md
+"Seccomp policy"), which only SECCOMP_AUDIT=1 builds have. There a call
+the profile does not allow raises a seccomp user notification; the reaper,
+holding the child's listener (pidfd_getfd), logs `[conmon:w]: <role>:
+forbidden system call <name> (audit mode: allowed)` once per distinct call
+and child and answers CONTINUE: the call runs and the child lives.
+
+The proof uses the SECCOMP_AUDIT=1 FAULTS=1 build and the failpoint
+logger.syscall=NAME (common/fault.h), with which the first logger makes
+NAME once, with harmless arguments, before its first read. The enforce
+half (the call traps, the logger dies and is respawned) is test_faults.py's.
+Diagnostics after the detach go only to syslog: test_faults.Syslog reads
+the case's private /dev/log.
+"""
+
+import re
+import subprocess
+
+import harness
+import test_faults
+from harness import Case, read_file, wait_for
+
+WARNING = ("this is a SECCOMP_AUDIT build: forbidden system calls of the "
+           "children are logged and allowed")
+
+
+def audit_conmon():
+    return harness.variant_conmon("SECCOMP_AUDIT=1", "FAULTS=1")
+
+
+def logger_pids(daemon):
+    """Live children of the daemon titled `conmon: logger ...`."""
+    return [p for p in harness.children(daemon)
+            if (harness.proc_cmdline_raw(p) or b"").startswith(
+                b"conmon: logger")]
+
+
+def _audit_logger_syscall(name):
+    """logger.syscall=NAME in the audit build: the call is reported once
+    in syslog as allowed, the logger keeps its pid to the end (no death,
+    no respawn), the log has every line of both stdout batches and the
+    stderr line, and the exit file says 7."""
+    with Case() as c:
+        first = test_faults.numbered("A", 2000)
+        second = test_faults.numbered("B", 2000)
+        c.bundle(["/bin/sh", "-c",
+                  test_faults.numbered_script("A", 2000) +
+                  "; until [ -e /shared/go ]; do sleep 0.02; done; " +
+                  test_faults.numbered_script("B", 2000) +
+                  "; echo to-stderr >&2"
+                  "; until [ -e /shared/end ]; do sleep 0.02; done; exit 7"],
+                 shared=True)
+        c.conmon = audit_conmon()
+        log = test_faults.Syslog(c)
+        m = c.start(extra=["--syslog"],
+                    env={"VIGIL_FAULTS": "logger.syscall=" + name})
+        assert "[conmon:w]: " + WARNING in m.stderr(), \
+            "no audit warning on the launcher's stderr: %r" % m.stderr()
+        log.wait(test_faults.warning(WARNING))
+        c.runc_start()
+        want = "logger: forbidden system call %s (audit mode: allowed)" % name
+        log.wait(test_faults.warning(want))
+        wait_for(lambda: test_faults.log_output(c, "stdout") == first,
+                 what="the first batch in the log")
+        daemon = c.daemon_pid()
+        before = logger_pids(daemon)
+        assert len(before) == 1, "loggers: %r" % before
+        c.touch_shared("go")
+        wait_for(lambda: test_faults.log_output(c, "stdout") ==
+                 first + second and
+                 test_faults.log_output(c, "stderr") == b"to-stderr\n",
+                 what="both batches and the stderr line in the log")
+        assert logger_pids(daemon) == before, \
+            "the logger changed: %r, then %r" % (before, logger_pids(daemon))
+        c.touch_shared("end")
+        assert c.wait_exit() == "7", "exit file"
+        deaths = log.grep(re.compile(r"logger \(pid \d+\) (exited|killed)"))
+        assert not deaths, "the logger died: %r" % deaths
+        reports = log.grep("forbidden system call")
+        assert reports == log.grep(want) and len(reports) == 1, \
+            "reports: %r" % reports
+        print("%s: reported once as allowed; logger pid %d kept; %d "
+              "bytes logged; exit 7" % (name, before[0],
+                                        len(first) + len(second)))
+
+
+def _make(name):
+    def test():
+        _audit_logger_syscall(name)
+    test.__doc__ = _audit_logger_syscall.__doc__
+    return test
+
+
+for _n in test_faults.SYSCALLS:
+    globals()["test_sec39_audit_logger_syscall_" + _n] = _make(_n)
+del _n
+
+
+def test_release_build_has_no_audit_mode():
+    """The release build has none of audit mode: no warning text, no
+    audit symbol, no VIGIL_SECCOMP_MEASURE name, and its filter's default
+    action is the trap (it never asks for a listener)."""
+    path = harness.variant_conmon()
+    data = read_file(path, "rb")
+    for needle in (WARNING.encode(), b"VIGIL_SECCOMP_MEASURE",
+                   b"audit mode: allowed"):
+        assert needle not in data, "%r in %s" % (needle, path)
+    syms = subprocess.run(["nm", path], capture_output=True, text=True)
+    if syms.returncode == 0:
+        assert "mon_audit_" not in syms.stdout, "audit symbols in %s" % path
