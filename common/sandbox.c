@@ -461,16 +461,7 @@ sandbox_filter_load(const char *text, int chan_fd, char *err, size_t errlen)
 	scmp_filter_ctx ctx;
 	int rc;
 
-#ifdef VIGIL_SECCOMP_AUDIT
-	if (sandbox_measuring) {
-		/* no rule at all: every call is a notification */
-		if ((ctx = sandbox_filter_new()) == NULL)
-			return sandbox_fail(err, errlen, "seccomp: init");
-		rc = sandbox_filter_load_audit(ctx, chan_fd, err, errlen);
-		seccomp_release(ctx);
-		return rc;
-	}
-#else
+#ifndef VIGIL_SECCOMP_AUDIT
 	(void)chan_fd; /* the SIGSYS reporter has it already */
 #endif
 	if (profile_parse(text, &sandbox_profile, why, sizeof(why)) < 0)
@@ -482,7 +473,22 @@ sandbox_filter_load(const char *text, int chan_fd, char *err, size_t errlen)
 		goto bad_profile;
 	}
 #ifdef VIGIL_SECCOMP_AUDIT
-	rc = sandbox_filter_load_audit(ctx, chan_fd, err, errlen);
+	if (sandbox_measuring) {
+		/*
+		 * No rule at all: every call is a notification. The role's
+		 * filter is built all the same and released after the load,
+		 * so the measured calls include what its release costs.
+		 */
+		scmp_filter_ctx bare = sandbox_filter_new();
+		if (bare == NULL) {
+			seccomp_release(ctx);
+			return sandbox_fail(err, errlen, "seccomp: init");
+		}
+		rc = sandbox_filter_load_audit(bare, chan_fd, err, errlen);
+		seccomp_release(bare);
+	} else {
+		rc = sandbox_filter_load_audit(ctx, chan_fd, err, errlen);
+	}
 	seccomp_release(ctx);
 	return rc;
 #else
