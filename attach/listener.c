@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "common/diag.h"
+#include "common/fault.h"
 #include "common/io.h"
 #include "attach/broker.h"
 
@@ -90,6 +91,10 @@ att_accept_batch(struct att_broker *b)
 				return -1;
 			}
 		}
+#ifdef VIGIL_FAULTS
+		if (FAULT_ON(BROKER_CRASH_ON_ACCEPT))
+			fault_crash(); /* the client reads EOF */
+#endif
 		if (b->nclients >= b->max_clients)
 			att_refuse(b, fd);
 		else

@@ -18,6 +18,7 @@
 
 #include "common/chan.h"
 #include "common/diag.h"
+#include "common/fault.h"
 #include "common/io.h"
 #include "common/sandbox.h"
 #include "attach/broker.h"
@@ -354,6 +355,28 @@ att_setup(struct att_broker *b, const struct role_conf *rc)
 		fatalx("attach sandbox: %s", err);
 }
 
+#ifdef VIGIL_FAULTS
+/*
+ * Failpoints at the broker's first natural point after HELLO (a broker
+ * dead before HELLO fails the start): broker.syscall makes its forbidden
+ * call (security 39); chan.corrupt_next=broker spoils its next message
+ * to the reaper.
+ */
+static void
+att_faults(struct att_broker *b)
+{
+	char name[FAULT_WORD_MAX + 1];
+
+	if (strcmp(FAULT_WORD(CHAN_CORRUPT_NEXT), "broker") == 0)
+		chan_fault_corrupt_next(b->chan);
+	if (!FAULT_ON(BROKER_SYSCALL))
+		return;
+	(void)snprintf(name, sizeof(name), "%s", FAULT_WORD(BROKER_SYSCALL));
+	fault_disarm(FAULT_BROKER_SYSCALL);
+	fault_syscall(name);
+}
+#endif
+
 VIGIL_NORETURN void
 att_main(const struct role_conf *rc)
 {
@@ -372,6 +395,9 @@ att_main(const struct role_conf *rc)
 	hello.pid = (int32_t)getpid();
 	if (chan_send(b.chan, CHAN_HELLO, &hello, sizeof(hello), -1) < 0)
 		_exit(1); /* the reaper is gone */
+#ifdef VIGIL_FAULTS
+	att_faults(&b);
+#endif
 	(void)event_base_dispatch(b.base);
 	_exit(0);
 }

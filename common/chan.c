@@ -23,6 +23,17 @@
 /* A datagram one byte over the largest valid one comes back MSG_TRUNC. */
 #define CHAN_RECV_MAX (CHAN_MSG_MAX + 1)
 
+#ifdef VIGIL_FAULTS
+/* chan.corrupt_next (common/fault.h): the socket whose next send lies. */
+static volatile int chan_fault_sock = -1;
+
+void
+chan_fault_corrupt_next(int sock)
+{
+	chan_fault_sock = sock;
+}
+#endif
+
 int
 chan_pair(int sv[2])
 {
@@ -68,6 +79,13 @@ chan_send(int sock, unsigned type, const void *payload, size_t len, int fd)
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.type = (uint16_t)type;
 	hdr.len = (uint32_t)len;
+#ifdef VIGIL_FAULTS
+	if (sock == chan_fault_sock) {
+		/* security 30: a header length unlike the datagram's */
+		chan_fault_sock = -1;
+		hdr.len++;
+	}
+#endif
 	iov[0].iov_base = &hdr;
 	iov[0].iov_len = sizeof(hdr);
 	iov[1].iov_base = (void *)(uintptr_t)payload;

@@ -47,6 +47,12 @@ int chan_pair(int sv[2]) VIGIL_MUST_CHECK;
 int chan_send(int sock, unsigned type, const void *payload, size_t len,
     int fd) VIGIL_MUST_CHECK;
 
+#ifdef VIGIL_FAULTS
+/* chan.corrupt_next (common/fault.h): the next chan_send() on sock goes
+ * out with a header length one more than its payload (security 30). */
+void chan_fault_corrupt_next(int sock);
+#endif
+
 /*
  * Receives one message from a peer of role `peer` (one enum chan_role
  * bit). Returns 1 with *m filled, 0 on end of file, -1 with errno:

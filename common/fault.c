@@ -7,12 +7,30 @@
 #error "common/fault.c belongs only to FAULTS=1 builds"
 #endif
 
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/diag.h"
 #include "common/fault.h"
+
+/*
+ * The forbidden calls logger.syscall and broker.syscall may make (issue 7,
+ * security 39), each with arguments that would do no harm if a profile
+ * ever let it run (bubblewrap's way): a bad fd, an empty path, pid -1,
+ * signal 0.
+ */
+static const char *const fault_syscalls[] = {
+	"openat", "socket", "execve", "kill", "ptrace", NULL,
+};
+
+/* The roles chan.corrupt_next takes. */
+static const char *const fault_roles[] = { "logger", "broker", NULL };
 
 struct fault {
 	const char *name;
@@ -49,6 +67,37 @@ lookup(const char *name, size_t len)
 	return NULL;
 }
 
+static bool
+word_in(const char *w, const char *const *list)
+{
+	for (size_t i = 0; list[i] != NULL; i++)
+		if (strcmp(w, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A word failpoint takes one of a fixed set: a typo fails at start. */
+static int
+check_word(struct fault *f, char *err, size_t n)
+{
+	const char *const *list = NULL;
+	const char *what = NULL;
+
+	if (f == &faults[FAULT_LOGGER_SYSCALL] ||
+	    f == &faults[FAULT_BROKER_SYSCALL]) {
+		list = fault_syscalls;
+		what = "openat, socket, execve, kill or ptrace";
+	} else if (f == &faults[FAULT_CHAN_CORRUPT_NEXT]) {
+		list = fault_roles;
+		what = "logger or broker";
+	}
+	if (list == NULL || word_in(f->word, list))
+		return 0;
+	(void)snprintf(err, n, "VIGIL_FAULTS: %s takes %s, not '%s'",
+	    f->name, what, f->word);
+	return -1;
+}
+
 static int
 set_value(struct fault *f, const char *v, size_t len, char *err, size_t n)
 {
@@ -83,7 +132,7 @@ set_value(struct fault *f, const char *v, size_t len, char *err, size_t n)
 		}
 	memcpy(f->word, v, len);
 	f->word[len] = '\0';
-	return 0;
+	return check_word(f, err, n);
 bad:
 	(void)snprintf(err, n, "VIGIL_FAULTS: %s takes a number, not '%.*s'",
 	    f->name, (int)(len > 64 ? 64 : len), v);
@@ -202,4 +251,40 @@ fault_forked(const char *role)
 		    strcmp(f->word, role) == 0))
 			f->on = false;
 	}
+}
+
+/*
+ * logger.syscall, broker.syscall: make the named forbidden call once. In
+ * a sandboxed child it traps and never returns (security 39); if it does
+ * return, a profile let it through (a SANITIZE=1 build refuses openat
+ * with an errno instead, tests/sanitize.seccomp), and that is said.
+ */
+void
+fault_syscall(const char *name)
+{
+	long rc = -1;
+
+	errno = 0;
+	if (strcmp(name, "openat") == 0)
+		rc = syscall(SYS_openat, -1, "vigil-fault", O_RDONLY | O_CLOEXEC);
+	else if (strcmp(name, "socket") == 0)
+		rc = syscall(SYS_socket, -1, 0, 0);
+	else if (strcmp(name, "execve") == 0)
+		rc = syscall(SYS_execve, "", NULL, NULL);
+	else if (strcmp(name, "kill") == 0)
+		rc = syscall(SYS_kill, (long)getpid(), 0); /* signal 0: a probe */
+	else if (strcmp(name, "ptrace") == 0)
+		rc = syscall(SYS_ptrace, 0x4201 /* PTRACE_SEIZE */, -1, 0, 0);
+	else
+		errno = EINVAL; /* fault_parse() let no other name in */
+	diag_warnx("fault injection: %s was not trapped: returned %ld (%s)",
+	    name, rc, strerror(errno));
+}
+
+/* A real crash: a trapping instruction, SIGILL (a sandboxed child cannot
+ * signal itself, and this needs no system call). */
+void
+fault_crash(void)
+{
+	__builtin_trap();
 }

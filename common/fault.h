@@ -24,13 +24,27 @@
  * in every process of the role, respawns included.
  *
  * To add a failpoint: one line in FAULT_LIST, the FAULT_ON()/FAULT_NUM()
- * test at its place in the code, a README row and a test.
+ * test at its place in the code (inside #ifdef VIGIL_FAULTS when it calls
+ * anything of fault.c's, so a release build links none of it), a README
+ * row and a test in tests/integration/test_faults.py.
+ *
+ * Why not libfiu (Debian main has libfiu-dev 1.1): its fiu_enable() takes
+ * any name, so a mistyped failpoint would silently test nothing; its
+ * values are a number and an opaque pointer, not the words
+ * logger.syscall=kill or chan.corrupt_next=broker need; one-shot there is
+ * per process, while ours must disarm in the reaper at the fork of a
+ * role's first child; and its libc wrappers (fiu-run, LD_PRELOAD) would
+ * run in the sandboxed children under a seccomp profile written without
+ * them, and not at all in a static build. What we need is this table and
+ * about 400 lines, with no run-time library added to the children.
  */
 #ifndef VIGIL_FAULT_H
 #define VIGIL_FAULT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "common/compiler.h"
 
 /*
  * X(ID, "name", kind, flags): kind FAULT_KIND_NUMBER takes a number (>= 0),
@@ -78,6 +92,10 @@ void fault_disarm(enum fault_id);
 /* The reaper just forked a child of role: disarm its one-shot points. */
 void fault_forked(const char *role);
 const char *fault_name(enum fault_id);
+/* logger.syscall, broker.syscall: make that forbidden call once. */
+void fault_syscall(const char *name);
+/* A real crash (SIGILL from a trapping instruction). */
+VIGIL_NORETURN void fault_crash(void);
 
 #define FAULT_ON(id) fault_on(FAULT_##id)
 #define FAULT_NUM(id) fault_num(FAULT_##id)

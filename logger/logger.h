@@ -130,8 +130,16 @@ struct logger {
 
 	bool draining;
 	bool write_failing;		/* warned once for this episode */
+	uint64_t episode_lost;		/* record bytes lost in this episode */
 	uint64_t bytes_read;
 	uint64_t bytes_lost;
+#ifdef VIGIL_FAULTS
+	/* failpoints (common/fault.h) */
+	struct event *fault_slow_ev;	/* logger.slow_ms */
+	bool fault_slow;		/* pausing before the next chunk */
+	bool fault_enospc_started;	/* logger.write_enospc */
+	long long fault_enospc_left;
+#endif
 };
 
 /* reader.c */

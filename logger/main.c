@@ -16,6 +16,7 @@
 
 #include "common/chan.h"
 #include "common/diag.h"
+#include "common/fault.h"
 #include "common/io.h"
 #include "common/sandbox.h"
 #include "logger/logger.h"
@@ -48,6 +49,8 @@ on_msg(struct logger *l, struct chan_msg *msg)
 		    msg->u.log_source.flags, msg->fd);
 		break;
 	case CHAN_LOG_DRAIN:
+		if (FAULT_ON(LOGGER_IGNORE_DRAIN))
+			break; /* logger.ignore_drain: never answered */
 		l->draining = true;
 		log_drain(l);
 		break;
@@ -153,6 +156,12 @@ log_main(const struct role_conf *rc)
 	setup(&l, rc);
 	hello.pid = (int32_t)getpid();
 	log_send(&l, CHAN_HELLO, &hello, sizeof(hello));
+#ifdef VIGIL_FAULTS
+	/* chan.corrupt_next=logger: the next message after HELLO, so the
+	 * start itself succeeds (a logger dead before HELLO fails it) */
+	if (strcmp(FAULT_WORD(CHAN_CORRUPT_NEXT), "logger") == 0)
+		chan_fault_corrupt_next(l.chan);
+#endif
 	(void)event_base_dispatch(l.base);
 	_exit(0);
 }

@@ -20,6 +20,7 @@
 
 #include "common/chan.h"
 #include "common/diag.h"
+#include "common/fault.h"
 #include "common/io.h"
 #include "logger/logger.h"
 
@@ -30,6 +31,10 @@ static void retry_cb(evutil_socket_t, short, void *);
 static bool
 chunk_idle(const struct logger *l)
 {
+#ifdef VIGIL_FAULTS
+	if (l->fault_slow)
+		return false; /* logger.slow_ms: the pause is not over */
+#endif
 	return !l->chunk_busy && !l->peer.blocked;
 }
 
@@ -87,6 +92,48 @@ untear(struct logger *l, size_t done)
 	return keep;
 }
 
+#ifdef VIGIL_FAULTS
+/*
+ * logger.write_enospc=N: the next N writes to the log file fail with
+ * ENOSPC. As on a disk that fills up mid-write, the first of them is
+ * preceded by a short write that stores half the buffer (a record's
+ * head, for untear() to cut off again). Every logger process counts its
+ * own N.
+ */
+static ssize_t
+fault_write(struct logger *l, const char *p, size_t len)
+{
+	if (!FAULT_ON(LOGGER_WRITE_ENOSPC))
+		return write(l->sink_fd, p, len);
+	if (!l->fault_enospc_started) {
+		l->fault_enospc_started = true;
+		l->fault_enospc_left = FAULT_NUM(LOGGER_WRITE_ENOSPC);
+		if (l->fault_enospc_left > 0 && len > 1)
+			return write(l->sink_fd, p, len / 2);
+	}
+	if (l->fault_enospc_left > 0) {
+		l->fault_enospc_left--;
+		errno = ENOSPC;
+		return -1;
+	}
+	return write(l->sink_fd, p, len);
+}
+#define sink_write fault_write
+#else
+#define sink_write(l, p, len) write((l)->sink_fd, (p), (len))
+#endif
+
+/* security 26: the end of a failing episode says what it cost. */
+static void
+write_episode_end(struct logger *l)
+{
+	if (l->write_failing && l->episode_lost > 0)
+		diag_warnx("%llu bytes of log records were lost while the log "
+		    "file refused writes", (unsigned long long)l->episode_lost);
+	l->write_failing = false;
+	l->episode_lost = 0;
+}
+
 /* spec 9.6: write errors are warnings; the loss is counted, once said. */
 static void
 flush(struct logger *l)
@@ -94,7 +141,7 @@ flush(struct logger *l)
 	size_t done = 0;
 
 	while (done < l->olen) {
-		ssize_t n = write(l->sink_fd, l->obuf + done, l->olen - done);
+		ssize_t n = sink_write(l, l->obuf + done, l->olen - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -104,12 +151,13 @@ flush(struct logger *l)
 	if (done < l->olen) {
 		done = untear(l, done);
 		l->bytes_lost += l->olen - done;
+		l->episode_lost += l->olen - done;
 		if (!l->write_failing)
 			diag_warn("Failed to write to the log file;"
 			    " output is being lost:");
 		l->write_failing = true;
-	} else {
-		l->write_failing = false;
+	} else if (l->olen > 0) {
+		write_episode_end(l);
 	}
 	l->olen = 0;
 }
@@ -174,6 +222,56 @@ source_hangup(struct log_source *s)
 	source_watch(s);
 }
 
+#ifdef VIGIL_FAULTS
+/* logger.syscall: once, before this logger's first read (security 39). */
+static void
+fault_before_read(void)
+{
+	char name[FAULT_WORD_MAX + 1];
+
+	if (!FAULT_ON(LOGGER_SYSCALL))
+		return;
+	(void)snprintf(name, sizeof(name), "%s", FAULT_WORD(LOGGER_SYSCALL));
+	fault_disarm(FAULT_LOGGER_SYSCALL);
+	fault_syscall(name);
+}
+
+static void
+fault_slow_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
+    void *arg)
+{
+	struct logger *l = arg;
+
+	l->fault_slow = false;
+	if (chunk_idle(l))
+		log_resume(l);
+}
+
+/*
+ * logger.slow_ms=N: the next chunk waits N ms. A libevent timer, so the
+ * wait is epoll_wait's timeout: no sleep call, nothing added to the
+ * profile. The sources are not read meanwhile; the container's pipe
+ * fills and slows it down.
+ */
+static void
+fault_slow_start(struct logger *l)
+{
+	long long ms = FAULT_NUM(LOGGER_SLOW_MS);
+	struct timeval tv = { .tv_sec = ms / 1000,
+		.tv_usec = (ms % 1000) * 1000 };
+
+	if (ms <= 0)
+		return;
+	if (l->fault_slow_ev == NULL &&
+	    (l->fault_slow_ev = evtimer_new(l->base, fault_slow_cb, l)) == NULL)
+		fatalx("logger: cannot make the logger.slow_ms timer");
+	l->fault_slow = true;
+	sources_enable(l, false);
+	if (evtimer_add(l->fault_slow_ev, &tv) < 0)
+		fatalx("logger: cannot arm the logger.slow_ms timer");
+}
+#endif
+
 /*
  * One read. Returns 1 after a chunk (processed, or waiting for a reopen
  * or the broker), 0 when the source has nothing now (EAGAIN), is hung up
@@ -184,8 +282,12 @@ static int
 read_chunk(struct logger *l, struct log_source *s)
 {
 	struct timespec now;
-	ssize_t n = io_read(s->fd, l->rbuf, LOG_READ_MAX);
+	ssize_t n;
 
+#ifdef VIGIL_FAULTS
+	fault_before_read();
+#endif
+	n = io_read(s->fd, l->rbuf, LOG_READ_MAX);
 	if (n < 0 && errno == EAGAIN)
 		return 0;
 	/* spec 10.2: the final drain ends at a hang-up, as at end of file */
@@ -200,6 +302,12 @@ read_chunk(struct logger *l, struct log_source *s)
 		return 0;
 	}
 	l->bytes_read += (uint64_t)n;
+#ifdef VIGIL_FAULTS
+	/* logger.crash_after_bytes=N: this chunk is lost with the process */
+	if (FAULT_ON(LOGGER_CRASH_AFTER_BYTES) &&
+	    l->bytes_read >= (uint64_t)FAULT_NUM(LOGGER_CRASH_AFTER_BYTES))
+		fault_crash();
+#endif
 	log_frames_queue(l, s->stream, l->rbuf, (size_t)n);
 	/* spec 9.7: whole entries now; never waits (security 5) */
 	log_jd_chunk(l, s->stream, l->rbuf, (size_t)n);
@@ -209,6 +317,9 @@ read_chunk(struct logger *l, struct log_source *s)
 		.stream = s->stream, .ts = l->ts };
 	if (format_chunk(l) && !log_frames_flush(l))
 		sources_enable(l, false); /* log_resume() follows */
+#ifdef VIGIL_FAULTS
+	fault_slow_start(l);
+#endif
 	return 1;
 }
 
@@ -275,12 +386,12 @@ log_sink_set(struct logger *l, int fd, int64_t counted)
 		(void)close(l->sink_fd); /* the reaper holds the file now */
 	l->sink_fd = fd;
 	l->lim.counted = counted;
+	write_episode_end(l); /* a new file: a new episode */
 	if (!l->global_started) {
 		/* spec 9.3: the global counter starts at the file's size */
 		l->lim.global_counted = counted;
 		l->global_started = true;
 	}
-	l->write_failing = false;
 	if (!l->reopen_pending)
 		return;
 	l->reopen_pending = false;
@@ -292,6 +403,10 @@ log_sink_set(struct logger *l, int fd, int64_t counted)
 void
 log_resume(struct logger *l)
 {
+#ifdef VIGIL_FAULTS
+	if (l->fault_slow)
+		return; /* fault_slow_cb() resumes */
+#endif
 	sources_enable(l, true);
 	if (l->draining)
 		log_drain(l);
@@ -318,6 +433,7 @@ log_drain(struct logger *l)
 				return;
 	}
 	log_jd_drain(l);
+	write_episode_end(l); /* the count of a loss still going on */
 	if (l->sink_fd >= 0 && !l->conf->no_sync_log && fsync(l->sink_fd) < 0)
 		d.sync_errno = errno;
 	/* spec 10.2: the drain's frames went out (or were dropped) chunk by

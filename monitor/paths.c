@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/diag.h"
+#include "common/fault.h"
 #include "common/io.h"
 #include "common/num.h"
 #include "monitor/mon.h"
@@ -417,6 +418,22 @@ tmp_name(char *buf, size_t len, const char *name)
  * fsync'ed and renamed, so no partial file is ever visible under the name
  * and a link planted at the name is replaced, never followed.
  */
+#ifdef VIGIL_FAULTS
+/* reaper.exit_write_eio: the write of an exit file's temporary fails. */
+static bool fault_exit_writing;
+
+static bool
+fault_write_eio(void)
+{
+	if (!fault_exit_writing || !FAULT_ON(REAPER_EXIT_WRITE_EIO))
+		return false;
+	errno = EIO;
+	return true;
+}
+#else
+#define fault_write_eio() false
+#endif
+
 int
 mon_write_atomic(int dirfd, const char *name, const char *data, size_t len,
     mode_t mode, bool durable)
@@ -434,7 +451,8 @@ mon_write_atomic(int dirfd, const char *name, const char *data, size_t len,
 	}
 	if (fd < 0)
 		return -1;
-	if (io_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 ||
+	if (fault_write_eio() || io_write_all(fd, data, len) < 0 ||
+	    fchmod(fd, mode) < 0 ||
 	    (durable && fsync(fd) < 0))
 		goto fail;
 	if (close(fd) < 0) {
@@ -534,7 +552,13 @@ write_exit_in(const char *dir, const char *name, const char *value)
 	if (dirfd < 0)
 		return -1;
 	/* the exit code must survive a crash of the host */
+#ifdef VIGIL_FAULTS
+	fault_exit_writing = true;
+#endif
 	rc = mon_write_atomic(dirfd, name, value, strlen(value), 0644, true);
+#ifdef VIGIL_FAULTS
+	fault_exit_writing = false;
+#endif
 	saved = errno;
 	(void)close(dirfd); /* O_PATH */
 	errno = saved;

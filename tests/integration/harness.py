@@ -671,26 +671,53 @@ def ensure_rootfs():
     return ROOTFS
 
 
+# The GNUmakefile's switches by their part of a variant directory's name.
+VARIANT_SWITCHES = {"sanitize": "SANITIZE=1", "valgrind": "VALGRIND=1",
+                    "faults": "FAULTS=1", "analyze": "ANALYZE=1",
+                    "audit": "SECCOMP_AUDIT=1"}
+
+
 def variant_conmon(*make_vars):
     """The monitor of a build variant of this tree, e.g.
     variant_conmon("FAULTS=1") -> build/variant-faults/conmon, built with
     make (once, under a lock) when CONMON is this tree's build/conmon.
-    Against another monitor (the reference conmon) the test is skipped: a
-    variant exists only for vigil."""
-    if CONMON != os.path.join(REPO, "build", "conmon"):
+    When CONMON is one of this tree's variants (build/variant-sanitize/
+    conmon under `make SANITIZE=1 check`), its switches are kept:
+    build/variant-sanitize-faults/conmon. Against another monitor (the
+    reference conmon) the test is skipped: a variant exists only for
+    vigil."""
+    build = os.path.join(REPO, "build")
+    here = os.path.dirname(CONMON)
+    kept = []
+    if os.path.basename(CONMON) == "conmon" and \
+            os.path.dirname(here) == build and \
+            os.path.basename(here).startswith("variant-"):
+        parts = os.path.basename(here)[len("variant-"):].split("-")
+        kept = [VARIANT_SWITCHES[x] for x in parts if x in VARIANT_SWITCHES]
+        if len(kept) != len(parts):
+            kept = None
+    elif CONMON != os.path.join(build, "conmon"):
+        kept = None
+    if kept is None:
         raise Skip("CONMON is not this tree's build/conmon; the %s "
                    "variant belongs to vigil" % " ".join(make_vars))
-    os.makedirs(os.path.join(REPO, "build"), exist_ok=True)
+    os.makedirs(build, exist_ok=True)
     with open(os.path.join(REPO, "build", ".variant.lock"), "w") as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
-        p = subprocess.run(["make", "-s", "-C", REPO] + list(make_vars) +
-                           ["--eval=print-build: ; @echo $(BUILD)",
-                            "all", "print-build"],
+        # under `make check` MAKEFLAGS asks for "Entering directory"
+        # lines: the build directory is the marked line
+        p = subprocess.run(["make", "-s", "--no-print-directory", "-C",
+                            REPO] + kept + list(make_vars) +
+                           ["--eval=print-build: ; @echo "
+                            "VIGIL_BUILD=$(BUILD)", "all", "print-build"],
                            capture_output=True, text=True)
         if p.returncode != 0:
             raise AssertionError("make %s failed:\n%s%s" % (
                 " ".join(make_vars), p.stdout, p.stderr))
-        build = p.stdout.strip().splitlines()[-1]
+        marked = [ln[len("VIGIL_BUILD="):] for ln in p.stdout.splitlines()
+                  if ln.startswith("VIGIL_BUILD=")]
+        assert marked, "make printed no build directory:\n%s" % p.stdout
+        build = marked[-1]
     path = os.path.join(REPO, build, "conmon")
     assert os.access(path, os.X_OK), "no %s after make" % path
     return path

@@ -194,6 +194,10 @@ def report(name, res, secs, output):
     note = "  [%s]" % res["note"] if res.get("note") else ""
     if st == "ok":
         print("ok   %s (%.1f s)%s" % (name, secs, note), flush=True)
+        # what a passing test measured (style.md: it prints it)
+        for line in output.rstrip().splitlines()[-20:]:
+            print("     > " + line)
+        sys.stdout.flush()
     elif st == "skip":
         print("skip %s: %s" % (name, res.get("reason", "")), flush=True)
     else:

@@ -109,9 +109,9 @@ def _private_devlog(c):
     """The monitor's diagnostics after the detach go to syslog only:
     run it in a private mount namespace whose /dev is a test directory
     with /dev/null bound in and the test's own socket as `log` (the
-    machine's /dev is never touched). Returns (socket, saved CONMON)
-    with harness.CONMON pointing at the wrapper until the caller puts
-    the saved value back."""
+    machine's /dev is never touched). Returns (socket, saved CONMON);
+    c.conmon (the monitor this case launches, maybe a build variant)
+    becomes the wrapper around it, harness.CONMON stays as it was."""
     dev = os.path.join(c.dir, "dev")
     os.mkdir(dev)
     open(os.path.join(dev, "null"), "w").close()
@@ -122,11 +122,10 @@ def _private_devlog(c):
         f.write("#!/bin/sh\nexec unshare -m --propagation private sh -c "
                 "'mount --bind /dev/null \"$1/null\" && "
                 "mount --bind \"$1\" /dev && shift && exec \"$@\"' "
-                "sh %s %s \"$@\"\n" % (dev, harness.CONMON))
+                "sh %s %s \"$@\"\n" % (dev, c.conmon))
     os.chmod(wrapper, 0o755)
-    saved = harness.CONMON
-    harness.CONMON = wrapper
-    return log, saved
+    c.conmon = wrapper
+    return log, harness.CONMON
 
 
 def _drain(sock):

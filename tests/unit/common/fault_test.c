@@ -47,6 +47,31 @@ Test(fault, errors_disarm_everything)
 	}
 }
 
+Test(fault, words_from_a_fixed_set)
+{
+	static const char *good[] = {
+		"logger.syscall=openat", "logger.syscall=socket",
+		"logger.syscall=execve", "logger.syscall=kill",
+		"logger.syscall=ptrace", "broker.syscall=kill",
+		"chan.corrupt_next=logger", "chan.corrupt_next=broker",
+	};
+	static const char *bad[] = {
+		"logger.syscall=read", "broker.syscall=open",
+		"logger.syscall=killx", "chan.corrupt_next=reaper",
+		"chan.corrupt_next=attach",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		cr_assert_eq(fault_parse(good[i], err, sizeof(err)), 0, "%s: %s",
+		    good[i], err);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(fault_parse(bad[i], err, sizeof(err)), -1,
+		    "accepted %s", bad[i]);
+		cr_assert(strstr(err, ", not '") != NULL, "%s", err);
+		cr_assert(!FAULT_ON(LOGGER_SYSCALL) && !FAULT_ON(BROKER_SYSCALL) &&
+		    !FAULT_ON(CHAN_CORRUPT_NEXT));
+	}
+}
+
 Test(fault, one_shot_points_disarm_at_their_roles_fork)
 {
 	cr_assert_eq(fault_parse("logger.syscall=kill,broker.syscall=ptrace,"
