@@ -114,3 +114,79 @@ def test_release_build_has_no_audit_mode():
     syms = subprocess.run(["nm", path], capture_output=True, text=True)
     if syms.returncode == 0:
         assert "mon_audit_" not in syms.stdout, "audit symbols in %s" % path
+
+
+# --------------------------------------------------------------------------
+# Enforce mode with the measured profiles (issue 7 "Proof": no kills in a
+# normal run). Each child path a profile line is for runs once here under
+# the release build's filter, with --syslog into a private /dev/log: a
+# call the profile lacks would trap and be named there, and the child's
+# death said.
+
+TROUBLE = re.compile(r"forbidden system call|\((?:pid \d+)\) (?:exited|killed)"
+                     r"|protocol violation")
+
+
+def _enforce_case(c):
+    if harness.is_reference():
+        raise Skip("vigil's sandbox: the reference conmon has none")
+    log = test_faults.Syslog(c)
+    return log
+
+
+def _assert_quiet(log):
+    bad = log.grep(TROUBLE)
+    assert not bad, "a child was stopped (%d messages): %r" % (len(bad),
+                                                              bad[:4])
+
+
+def test_enforce_pipes_attach_reopen_drain_quiet():
+    """-i with an attach client (stdin in, output out), a 4 KiB
+    --log-size-max (reopens), ctl `2 0 0`, both streams, the drain:
+    the exit file says 5, every line is logged, and syslog names no
+    forbidden call, no child death and no protocol violation."""
+    harness.need_attach("-i")
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  "read x; echo got $x; " +
+                  test_faults.numbered_script("O", 500) + "; " +
+                  test_faults.numbered_script("E", 500, fd=2) +
+                  "; until [ -e /shared/end ]; do sleep 0.02; done; exit 5"],
+                 shared=True)
+        log = _enforce_case(c)
+        c.start(extra=["--syslog", "-i", "--log-size-max", "4096"])
+        cl = c.attach()
+        c.runc_start()
+        cl.send(b"hello\n")
+        cl.wait_output(b"got hello\n")
+        cl.wait_output(test_faults.numbered("O", 500)[-64:])
+        c.ctl_barrier()
+        c.touch_shared("end")
+        assert c.wait_exit() == "5", "exit file"
+        cl.read_to_eof()
+        _assert_quiet(log)
+        print("pipes, stdin, attach, reopens, drain: no forbidden call")
+
+
+def test_enforce_terminal_resize_quiet():
+    """-t -i: output through the pty, input from an attach client, a
+    resize through ctl and winsz, a reopen, the drain: the exit file says
+    3 and syslog names no forbidden call, death or protocol violation."""
+    harness.need_attach("-t", "-i")
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  "echo start; read x; echo got $x; exit 3"], terminal=True)
+        log = _enforce_case(c)
+        c.start(extra=["--syslog", "-t", "-i"])
+        cl = c.attach()
+        c.runc_start()
+        cl.wait_output(b"start\r\n")
+        c.fifo_write(b"1 40 120\n")
+        c.fifo_write(b"50 150\n", name="winsz")
+        c.ctl_barrier()
+        cl.send(b"hello\n")
+        cl.wait_output(b"got hello\r\n")
+        assert c.wait_exit() == "3", "exit file"
+        cl.read_to_eof()
+        _assert_quiet(log)
+        print("terminal, resize, stdin, reopen, drain: no forbidden call")
