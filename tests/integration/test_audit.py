@@ -157,10 +157,12 @@ def test_enforce_pipes_attach_reopen_drain_quiet():
         c.start(extra=["--syslog", "-i", "--log-size-max", "4096"])
         cl = c.attach()
         c.runc_start()
+        # before any output: the size limit's own reopens come later, so
+        # the barrier's new file is the one `2 0 0` asked for
+        c.ctl_barrier()
         cl.send(b"hello\n")
         cl.wait_output(b"got hello\n")
         cl.wait_output(test_faults.numbered("O", 500)[-64:])
-        c.ctl_barrier()
         c.touch_shared("end")
         assert c.wait_exit() == "5", "exit file"
         cl.read_to_eof()
