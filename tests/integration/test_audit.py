@@ -53,7 +53,7 @@ def _audit_logger_syscall(name):
                   "; echo to-stderr >&2"
                   "; until [ -e /shared/end ]; do sleep 0.02; done; exit 7"],
                  shared=True)
-        c.conmon = audit_conmon()
+        c.conmon = c.conmon_built = audit_conmon()
         log = test_faults.Syslog(c)
         m = c.start(extra=["--syslog"],
                     env={"VIGIL_FAULTS": "logger.syscall=" + name})
@@ -62,7 +62,13 @@ def _audit_logger_syscall(name):
         log.wait(test_faults.warning(WARNING))
         c.runc_start()
         want = "logger: forbidden system call %s (audit mode: allowed)" % name
-        log.wait(test_faults.warning(want))
+        refused = test_faults.sanitize_build(c.conmon_built) and \
+            name == "openat"
+        if refused:
+            # tests/sanitize.seccomp refuses openat with EACCES in the
+            # SANITIZE build: no notification, the call fails at once
+            want = "fault injection: openat was not trapped"
+        log.wait(test_faults.warning(want) if not refused else want)
         wait_for(lambda: test_faults.log_output(c, "stdout") == first,
                  what="the first batch in the log")
         daemon = c.daemon_pid()
@@ -81,8 +87,8 @@ def _audit_logger_syscall(name):
         assert not deaths, "the logger died: %r" % deaths
         reports = log.grep(re.compile(r"<nwarn>: [a-z]+: forbidden system "
                                       r"call "))
-        assert reports == log.grep(want) and len(reports) == 1, \
-            "reports: %r" % reports
+        assert reports == log.grep(want) and len(reports) == 1 or \
+            refused and not reports, "reports: %r" % reports
         print("%s: reported once as allowed; logger pid %d kept; %d "
               "bytes logged; exit 7" % (name, before[0],
                                         len(first) + len(second)))
