@@ -35,7 +35,7 @@
 #define MON_AUDIT_NR_MAX 1024
 /* pidfd_getfd() is retried every MON_AUDIT_RETRY_US until the load. */
 #define MON_AUDIT_RETRY_US 1000
-#define MON_AUDIT_TRIES 5000
+#define MON_AUDIT_TRIES	   5000
 /* Distinct measured calls remembered by one reaper (more are written). */
 #define MON_AUDIT_KEYS_MAX 512
 
@@ -43,8 +43,8 @@ struct mon_audit {
 	struct mon *m;
 	struct mon_child *c;
 	int pidfd;
-	int want;		/* the listener's fd number in the child */
-	int fd;			/* our copy of it, -1 until taken */
+	int want; /* the listener's fd number in the child */
+	int fd;	  /* our copy of it, -1 until taken */
 	unsigned tries;
 	struct event *retry;
 	struct event *ev;
@@ -55,7 +55,7 @@ struct mon_audit {
 struct mon_audit_key {
 	const char *role;
 	int nr;
-	int arg;		/* -1: none */
+	int arg; /* -1: none */
 	uint64_t val;
 };
 
@@ -66,15 +66,15 @@ struct mon_audit_argof {
 };
 
 static const struct mon_audit_argof mon_audit_args[] = {
-	{ "fcntl", 1 },		/* command */
-	{ "ioctl", 1 },		/* request */
-	{ "prctl", 0 },		/* option */
-	{ "mmap", 2 },		/* prot */
-	{ "mprotect", 2 },	/* prot */
-	{ "newfstatat", 3 },	/* flags */
-	{ "madvise", 2 },	/* advice */
-	{ "futex", 1 },		/* operation */
-	{ "socket", 0 },	/* domain */
+    {"fcntl", 1},      /* command */
+    {"ioctl", 1},      /* request */
+    {"prctl", 0},      /* option */
+    {"mmap", 2},       /* prot */
+    {"mprotect", 2},   /* prot */
+    {"newfstatat", 3}, /* flags */
+    {"madvise", 2},    /* advice */
+    {"futex", 1},      /* operation */
+    {"socket", 0},     /* domain */
 };
 
 static int measure_fd = -1;
@@ -86,7 +86,8 @@ static void audit_take(struct mon_audit *);
 void
 mon_audit_init(void)
 {
-	static const char warn[] = "this is a SECCOMP_AUDIT build: forbidden "
+	static const char warn[] =
+	    "this is a SECCOMP_AUDIT build: forbidden "
 	    "system calls of the children are logged and allowed";
 	const char *path = getenv("VIGIL_SECCOMP_MEASURE");
 
@@ -94,8 +95,8 @@ mon_audit_init(void)
 	diag_emit(DIAG_WARN, warn, sizeof(warn) - 1);
 	if (path == NULL || *path == '\0')
 		return;
-	measure_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0644);
+	measure_fd = open(
+	    path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (measure_fd < 0)
 		fatal("VIGIL_SECCOMP_MEASURE: cannot open %s:", path);
 	sandbox_audit_measure(true);
@@ -122,7 +123,7 @@ audit_arg_of(int nr)
 static void
 audit_measure(struct mon_audit *a, const struct seccomp_notif *req)
 {
-	struct mon_audit_key k = { .role = a->c->role, .nr = req->data.nr };
+	struct mon_audit_key k = {.role = a->c->role, .nr = req->data.nr};
 	char line[160], *name;
 	int n;
 
@@ -130,7 +131,8 @@ audit_measure(struct mon_audit *a, const struct seccomp_notif *req)
 	k.val = k.arg >= 0 ? req->data.args[k.arg] : 0;
 	for (size_t i = 0; i < measure_n; i++)
 		if (measure_keys[i].role == k.role &&
-		    measure_keys[i].nr == k.nr && measure_keys[i].arg == k.arg &&
+		    measure_keys[i].nr == k.nr &&
+		    measure_keys[i].arg == k.arg &&
 		    measure_keys[i].val == k.val)
 			return;
 	if (measure_n < MON_AUDIT_KEYS_MAX)
@@ -167,11 +169,12 @@ audit_log(struct mon_audit *a, const struct seccomp_notif *req)
 	name = seccomp_syscall_resolve_num_arch(req->data.arch, nr);
 	if (name != NULL)
 		diag_warnx("%s: forbidden system call %s (audit mode: "
-		    "allowed)", a->c->role, name);
+			   "allowed)",
+		    a->c->role, name);
 	else
 		diag_warnx("%s: forbidden system call number %d, arch 0x%x "
-		    "(audit mode: allowed)", a->c->role, nr,
-		    (unsigned)req->data.arch);
+			   "(audit mode: allowed)",
+		    a->c->role, nr, (unsigned)req->data.arch);
 	free(name);
 }
 
@@ -180,7 +183,7 @@ static void
 audit_notif_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 {
 	struct mon_audit *a = arg;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	struct seccomp_notif req;
 	struct seccomp_notif_resp resp;
 
@@ -194,7 +197,8 @@ audit_notif_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
 		if (errno != ENOENT && errno != EINTR) /* ENOENT: withdrawn */
 			diag_warn("%s: audit mode: receiving a notification "
-			    "failed:", a->c->role);
+				  "failed:",
+			    a->c->role);
 		return;
 	}
 	if (measure_fd >= 0)
@@ -211,8 +215,8 @@ audit_notif_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 }
 
 static void
-audit_retry_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
-    void *arg)
+audit_retry_cb(
+    evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED, void *arg)
 {
 	audit_take(arg);
 }
@@ -224,15 +228,15 @@ audit_is_listener(int fd)
 	uint64_t id = 0;
 
 	return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 ||
-	    errno == ENOENT;
+	       errno == ENOENT;
 }
 
 static void
 audit_watch(struct mon_audit *a, int fd)
 {
 	a->fd = fd;
-	a->ev = event_new(a->m->base, fd, EV_READ | EV_PERSIST, audit_notif_cb,
-	    a);
+	a->ev =
+	    event_new(a->m->base, fd, EV_READ | EV_PERSIST, audit_notif_cb, a);
 	if (a->ev == NULL || event_add(a->ev, NULL) < 0)
 		audit_kill(a, "cannot watch its seccomp listener");
 }
@@ -247,7 +251,7 @@ audit_watch(struct mon_audit *a, int fd)
 static void
 audit_take(struct mon_audit *a)
 {
-	struct timeval tv = { 0, MON_AUDIT_RETRY_US };
+	struct timeval tv = {0, MON_AUDIT_RETRY_US};
 	int fd = (int)syscall(SYS_pidfd_getfd, a->pidfd, a->want, 0);
 
 	if (fd >= 0 && audit_is_listener(fd)) {
@@ -258,8 +262,10 @@ audit_take(struct mon_audit *a)
 		(void)close(fd); /* not yet the listener */
 	else if (errno != EBADF) {
 		char why[96];
-		(void)snprintf(why, sizeof(why), "pidfd_getfd of its seccomp "
-		    "listener failed: %s", strerror(errno));
+		(void)snprintf(why, sizeof(why),
+		    "pidfd_getfd of its seccomp "
+		    "listener failed: %s",
+		    strerror(errno));
 		audit_kill(a, why);
 		return;
 	}
@@ -274,8 +280,8 @@ audit_take(struct mon_audit *a)
 }
 
 int
-mon_audit_listener(struct mon *m, struct mon_child *c,
-    const struct chan_msg *msg)
+mon_audit_listener(
+    struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 {
 	struct mon_audit *a;
 
