@@ -195,11 +195,33 @@ att_on_peer(struct att_broker *b, struct chan_msg *msg)
 	return 0;
 }
 
+#ifdef VIGIL_FAULTS
+/*
+ * broker.syscall: the forbidden call (security 39), once, at the first fd
+ * from the reaper, which comes only once the reaper has taken its HELLO
+ * (a broker dead before that fails the start).
+ */
+static void
+att_fault_syscall(void)
+{
+	char name[FAULT_WORD_MAX + 1];
+
+	if (!FAULT_ON(BROKER_SYSCALL))
+		return;
+	(void)snprintf(name, sizeof(name), "%s", FAULT_WORD(BROKER_SYSCALL));
+	fault_disarm(FAULT_BROKER_SYSCALL);
+	fault_syscall(name);
+}
+#endif
+
 static int
 att_on_fd(struct att_broker *b, struct chan_msg *msg)
 {
 	struct chan_att_fd f;
 
+#ifdef VIGIL_FAULTS
+	att_fault_syscall();
+#endif
 	memcpy(&f, msg->u.raw, sizeof(f));
 	if (b->closing) {
 		(void)close(msg->fd); /* too late to be of use */
@@ -355,28 +377,6 @@ att_setup(struct att_broker *b, const struct role_conf *rc)
 		fatalx("attach sandbox: %s", err);
 }
 
-#ifdef VIGIL_FAULTS
-/*
- * Failpoints at the broker's first natural point after HELLO (a broker
- * dead before HELLO fails the start): broker.syscall makes its forbidden
- * call (security 39); chan.corrupt_next=broker spoils its next message
- * to the reaper.
- */
-static void
-att_faults(struct att_broker *b)
-{
-	char name[FAULT_WORD_MAX + 1];
-
-	if (strcmp(FAULT_WORD(CHAN_CORRUPT_NEXT), "broker") == 0)
-		chan_fault_corrupt_next(b->chan);
-	if (!FAULT_ON(BROKER_SYSCALL))
-		return;
-	(void)snprintf(name, sizeof(name), "%s", FAULT_WORD(BROKER_SYSCALL));
-	fault_disarm(FAULT_BROKER_SYSCALL);
-	fault_syscall(name);
-}
-#endif
-
 VIGIL_NORETURN void
 att_main(const struct role_conf *rc)
 {
@@ -396,7 +396,10 @@ att_main(const struct role_conf *rc)
 	if (chan_send(b.chan, CHAN_HELLO, &hello, sizeof(hello), -1) < 0)
 		_exit(1); /* the reaper is gone */
 #ifdef VIGIL_FAULTS
-	att_faults(&b);
+	/* chan.corrupt_next=broker: its next message to the reaper; after
+	 * HELLO, since a broker dead before HELLO fails the start */
+	if (strcmp(FAULT_WORD(CHAN_CORRUPT_NEXT), "broker") == 0)
+		chan_fault_corrupt_next(b.chan);
 #endif
 	(void)event_base_dispatch(b.base);
 	_exit(0);

@@ -627,14 +627,46 @@ say_death(const struct mon_child *c, int status)
 		    (int)c->pid, WEXITSTATUS(status));
 }
 
+/*
+ * A dead child's last words, still queued when it is reaped before its
+ * channel is read (e.g. mon_reap() in mon_children_ready(), inside the
+ * HELLO handler): the TRAP report of its SIGSYS handler (security 39)
+ * and its DIAGs are said; nothing else from a dead child is acted on.
+ */
+static void
+last_words(struct mon *m, struct mon_child *c)
+{
+	struct chan_msg msg;
+	const char *why = NULL;
+
+	for (int i = 0; i < MON_CHAN_BATCH && c->chan >= 0; i++) {
+		int rc = chan_recv(c->chan, c->chan_role, &msg, &why);
+
+		if (rc < 0 && errno == ECONNRESET)
+			continue; /* it had unread messages; then its own */
+		if (rc <= 0)
+			return;
+		if (msg.fd >= 0)
+			(void)close(msg.fd); /* no child type carries one */
+		if (chan_msg_check(msg.type, msg.u.raw, msg.len, &why) < 0)
+			return;
+		if (msg.type == CHAN_TRAP)
+			(void)on_trap(m, c, &msg); /* always 0 */
+		else if (msg.type == CHAN_DIAG)
+			(void)on_diag(m, c, &msg); /* always 0 */
+	}
+}
+
 /* A child died: say why, then respawn it unless monitoring is over. */
 void
 mon_child_reaped(struct mon *m, struct mon_child *c, int status)
 {
 	bool said_hello = c->hello;
 
-	if (m->phase != MON_PH_DONE)
+	if (m->phase != MON_PH_DONE) {
+		last_words(m, c);
 		say_death(c, status);
+	}
 	chan_closed(c);
 #ifdef VIGIL_SECCOMP_AUDIT
 	mon_audit_forget(c);
