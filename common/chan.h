@@ -36,6 +36,7 @@ struct chan_msg {
 		struct chan_att_clients att_clients;
 		struct chan_att_fd att_fd;
 		struct chan_att_closed att_closed;
+		struct chan_listener listener;
 		unsigned char raw[CHAN_PAYLOAD_MAX];
 	} u;
 };

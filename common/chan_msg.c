@@ -52,6 +52,8 @@ const struct chan_spec chan_specs[CHAN_TYPE_MAX] = {
 	    CHAN_SIZE(struct chan_att_closed) },
 	[CHAN_NOTIFY]	   = { "NOTIFY",	CHAN_BROKER,	0,
 	    CHAN_RANGE(1, CHAN_NOTIFY_MAX) },
+	[CHAN_LISTENER]	   = { "LISTENER",	CHAN_CHILD,	0,
+	    CHAN_SIZE(struct chan_listener) },
 };
 /* clang-format on */
 
@@ -207,6 +209,18 @@ chan_check_notify(const void *p, size_t len)
 }
 
 static const char *
+chan_check_listener(const void *p)
+{
+	struct chan_listener l;
+
+	memcpy(&l, p, sizeof(l));
+	/* 0-3 are the child's stdio and channel (architecture.md step 1) */
+	if (l.fd <= 3)
+		return "bad listener fd";
+	return chan_check_pad(p, offsetof(struct chan_listener, pad));
+}
+
+static const char *
 chan_check_fields(unsigned type, const void *payload, size_t len)
 {
 	switch (type) {
@@ -237,6 +251,8 @@ chan_check_fields(unsigned type, const void *payload, size_t len)
 		    offsetof(struct chan_att_closed, pad));
 	case CHAN_NOTIFY:
 		return chan_check_notify(payload, len);
+	case CHAN_LISTENER:
+		return chan_check_listener(payload);
 	default:
 		/* TRAP: any number is worth reporting; LOG_DRAIN: no payload */
 		return NULL;

@@ -14,7 +14,7 @@
 #include "common/compiler.h"
 
 /* Bumped whenever a type or payload changes; sent in HELLO. */
-#define CHAN_VERSION 2
+#define CHAN_VERSION 3
 
 /* Roles, as bits: a type's `from` is the set of roles that may send it. */
 enum chan_role {
@@ -44,6 +44,8 @@ enum chan_type {
 	CHAN_ATT_CLOSE,	  /* reaper -> broker: deliver, close clients */
 	CHAN_ATT_CLOSED,  /* broker -> reaper: clients closed, saw EOF */
 	CHAN_NOTIFY,	  /* broker -> reaper: kept sd-notify lines (13) */
+	CHAN_LISTENER,	  /* child -> reaper, SECCOMP_AUDIT=1 builds only:
+			     the fd number its seccomp listener will get */
 	CHAN_TYPE_MAX
 };
 
@@ -175,6 +177,18 @@ struct chan_att_closed {
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct chan_att_closed) == 16, "chan_att_closed");
+
+/*
+ * CHAN_LISTENER (security.md "Seccomp policy", audit mode): sent right
+ * before the filter is loaded, so no call of the child has to pass the
+ * filter first. No fd travels: the reaper takes the listener itself with
+ * pidfd_getfd(). A release build's reaper has no handler for it.
+ */
+struct chan_listener {
+	int32_t fd; /* the child's fd number of the listener-to-be */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct chan_listener) == 8, "chan_listener layout");
 
 /* The table entry for one type. */
 struct chan_spec {

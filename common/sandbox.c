@@ -77,6 +77,19 @@ static size_t sandbox_title_len;
 /* Where the SIGSYS handler reports a forbidden call (step 6). */
 static volatile sig_atomic_t sandbox_trap_fd = -1;
 
+#ifdef VIGIL_SECCOMP_AUDIT
+/*
+ * SECCOMP_AUDIT=1 builds only (security.md "Seccomp policy", audit mode):
+ * a call the profile does not allow raises a user notification, which the
+ * reaper logs and answers with CONTINUE (monitor/audit.c).
+ */
+#define SANDBOX_DEFAULT_ACTION SCMP_ACT_NOTIFY
+/* Measuring (make measure-seccomp): a filter without rules, every call. */
+static bool sandbox_measuring;
+#else
+#define SANDBOX_DEFAULT_ACTION SCMP_ACT_TRAP
+#endif
+
 /* "<step>: <strerror>", errno kept; always -1. */
 static int
 sandbox_fail(char *err, size_t errlen, const char *step)
@@ -484,7 +497,7 @@ sandbox_trap_install(int chan_fd)
 static scmp_filter_ctx
 sandbox_filter_new(void)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	scmp_filter_ctx ctx = seccomp_init(SANDBOX_DEFAULT_ACTION);
 	int rc;
 
 	if (ctx == NULL) {
@@ -577,20 +590,96 @@ bad_profile:
 	return NULL;
 }
 
+#ifdef VIGIL_SECCOMP_AUDIT
+void
+sandbox_audit_measure(bool on)
+{
+	sandbox_measuring = on;
+}
+
+/*
+ * Tells the reaper, before the filter exists, which fd number the kernel
+ * will give the listener: the lowest free one, as seccomp() takes it.
+ * After the load every call the filter does not allow waits for the
+ * reaper, which takes the listener with pidfd_getfd() (no fd travels
+ * upward), so the number has to be known before the first such call.
+ */
+static int
+sandbox_audit_announce(int chan_fd, int *fd)
+{
+	struct chan_listener l;
+
+	if ((*fd = fcntl(chan_fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return -1;
+	(void)close(*fd); /* only its number was wanted */
+	memset(&l, 0, sizeof(l));
+	l.fd = *fd;
+	return chan_send(chan_fd, CHAN_LISTENER, &l, sizeof(l), -1);
+}
+
+/* The audit build's load: announce, load, check the number announced. */
+static int
+sandbox_filter_load_audit(scmp_filter_ctx ctx, int chan_fd, char *err,
+    size_t errlen)
+{
+	int want, got, rc;
+
+	if (sandbox_audit_announce(chan_fd, &want) < 0)
+		return sandbox_fail(
+		    err, errlen, "seccomp: announce the listener");
+	if ((rc = seccomp_load(ctx)) < 0) {
+		errno = -rc;
+		return sandbox_fail(err, errlen, "seccomp: load");
+	}
+	if ((got = seccomp_notify_fd(ctx)) != want) {
+		if (err != NULL && errlen > 0)
+			(void)snprintf(err, errlen, "seccomp: listener at fd "
+			    "%d, announced %d", got, want);
+		errno = EBADF;
+		return -1;
+	}
+	return 0;
+}
+#endif
+
 /*
  * Builds the filter of `text` and loads it; err is set on failure. The
  * parsed allowlist and libseccomp's work are used once: afterwards their
  * heap pages go back to the kernel (brk, madvise: in both profiles), or
  * they would stay dirty in the child for its whole life (bench figure 1).
+ * This path runs where no compiled program came from sandbox_prepare():
+ * VALGRIND=1 and SECCOMP_AUDIT=1 builds, or a failed compile helper.
  */
 static int
-sandbox_filter_load(const char *text, char *err, size_t errlen)
+sandbox_filter_load(const char *text, int chan_fd, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx;
 	int rc;
 
 	if ((ctx = sandbox_filter_build(text, err, errlen)) == NULL)
 		return -1;
+#ifdef VIGIL_SECCOMP_AUDIT
+	if (sandbox_measuring) {
+		/*
+		 * No rule at all: every call is a notification. The role's
+		 * filter is built all the same and released after the load,
+		 * so the measured calls include what its release costs.
+		 */
+		scmp_filter_ctx bare = sandbox_filter_new();
+		if (bare == NULL) {
+			seccomp_release(ctx);
+			return sandbox_fail(err, errlen, "seccomp: init");
+		}
+		rc = sandbox_filter_load_audit(bare, chan_fd, err, errlen);
+		seccomp_release(bare);
+	} else {
+		rc = sandbox_filter_load_audit(ctx, chan_fd, err, errlen);
+	}
+	seccomp_release(ctx);
+	(void)malloc_trim(0); /* 1: memory was released, 0: none */
+	return rc;
+#else
+	(void)chan_fd; /* the SIGSYS reporter has it already */
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx); /* allowed by the profile: munmap, brk */
 	(void)malloc_trim(0); /* 1: memory was released, 0: none */
@@ -599,6 +688,7 @@ sandbox_filter_load(const char *text, char *err, size_t errlen)
 		return sandbox_fail(err, errlen, "seccomp: load");
 	}
 	return 0;
+#endif
 }
 
 /* A role's embedded text, or NULL with err naming the role. */
@@ -825,7 +915,7 @@ sandbox_seccomp_text(const char *text, int chan_fd, char *err, size_t errlen)
 {
 	if (sandbox_trap_install(chan_fd) < 0)
 		return sandbox_fail(err, errlen, "seccomp: SIGSYS handler");
-	return sandbox_filter_load(text, err, errlen);
+	return sandbox_filter_load(text, chan_fd, err, errlen);
 }
 
 int

@@ -102,4 +102,17 @@ enum sandbox_export {
 int sandbox_filter_export(const char *role, int fd, enum sandbox_export,
     char *err, size_t errlen) VIGIL_MUST_CHECK;
 
+#ifdef VIGIL_SECCOMP_AUDIT
+/*
+ * SECCOMP_AUDIT=1 builds only (security.md "Seccomp policy", audit mode;
+ * make install refuses them): every filter's default action is a user
+ * notification, answered by the reaper (monitor/audit.c), and the child
+ * announces its listener's fd number (CHAN_LISTENER) right before the
+ * load. Set by the reaper before it forks (VIGIL_SECCOMP_MEASURE), `on`
+ * makes the children load a filter without any rule, so the reaper sees
+ * every call they make (make measure-seccomp).
+ */
+void sandbox_audit_measure(bool on);
+#endif
+
 #endif

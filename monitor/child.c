@@ -300,6 +300,10 @@ on_hello(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 	if (c->hello || h->role != c->chan_role ||
 	    h->version != CHAN_VERSION || h->pid != c->pid)
 		return -1;
+#if defined(VIGIL_SECCOMP_AUDIT) && !defined(VIGIL_VALGRIND)
+	if (!mon_audit_announced(c))
+		return -1; /* its notifications would wait for ever */
+#endif
 	c->hello = true;
 	if (c == &m->logger) {
 		/* before it is given a source to read (security 36) */
@@ -486,6 +490,9 @@ static const mon_handler logger_handlers[CHAN_TYPE_MAX] = {
 	[CHAN_LOG_REOPEN] = on_reopen,
 	[CHAN_LOG_DRAINED] = on_drained,
 	[CHAN_PEER_LOST] = on_peer_lost,
+#ifdef VIGIL_SECCOMP_AUDIT
+	[CHAN_LISTENER] = mon_audit_listener,
+#endif
 };
 
 static const mon_handler broker_handlers[CHAN_TYPE_MAX] = {
@@ -497,6 +504,9 @@ static const mon_handler broker_handlers[CHAN_TYPE_MAX] = {
 	[CHAN_ATT_STDIN_CLOSED] = on_stdin_closed,
 	[CHAN_ATT_CLOSED] = on_att_closed,
 	[CHAN_NOTIFY] = on_notify,
+#ifdef VIGIL_SECCOMP_AUDIT
+	[CHAN_LISTENER] = mon_audit_listener,
+#endif
 };
 
 static void
@@ -902,6 +912,9 @@ mon_child_reaped(struct mon *m, struct mon_child *c, int status)
 	if (m->phase != MON_PH_DONE)
 		last_words(m, c); /* its TRAP report, if any */
 	chan_closed(c);
+#ifdef VIGIL_SECCOMP_AUDIT
+	mon_audit_forget(c);
+#endif
 	c->hello = false;
 	c->deaths++;
 	if (m->phase == MON_PH_DONE) {
@@ -939,4 +952,7 @@ mon_child_stop(struct mon *m, struct mon_child *c)
 	mon_reopen_stop(m);
 	if (c->pid > 0)
 		(void)kill(c->pid, SIGKILL);
+#ifdef VIGIL_SECCOMP_AUDIT
+	mon_audit_forget(c);
+#endif
 }

@@ -100,6 +100,10 @@ main(int argc, char **argv)
 	if (mon_opts_check_supported(&o, msg, sizeof(msg)) < 0)
 		fail_line(msg);
 	mon_sync_pipe(&m);
+#ifdef VIGIL_SECCOMP_AUDIT
+	/* children will run: say they do not enforce (stderr and syslog) */
+	mon_audit_init();
+#endif
 	mon_detach(&m);
 	mon_child_identity(&m); /* file reads: off the launcher's path */
 	mon_daemon(&m);

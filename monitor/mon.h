@@ -105,6 +105,9 @@ struct mon_child {
 	uint64_t reopens_coalesced; /* its reopen requests folded in */
 	struct event *pause_ev;	   /* resumes reading after a pause */
 	struct event *summary_ev;  /* prints what was suppressed */
+#ifdef VIGIL_SECCOMP_AUDIT
+	struct mon_audit *audit; /* its listener (audit.c), NULL until told */
+#endif
 };
 
 struct mon_reaped {
@@ -313,6 +316,15 @@ bool mon_oom_is_new(const struct mon_oom_events *, int64_t last_oom,
 int mon_oom_file_create(int dirfd) VIGIL_MUST_CHECK;
 void mon_oom_watch(struct mon *);
 void mon_oom_final(struct mon *);
+
+#ifdef VIGIL_SECCOMP_AUDIT
+/* audit.c: audit mode, SECCOMP_AUDIT=1 builds only (security.md). */
+void mon_audit_init(void);
+int mon_audit_listener(struct mon *, struct mon_child *,
+    const struct chan_msg *) VIGIL_MUST_CHECK;
+bool mon_audit_announced(const struct mon_child *);
+void mon_audit_forget(struct mon_child *);
+#endif
 
 /* life.c: the lifecycle (spec 3.1 steps 10-16, 10). */
 VIGIL_NORETURN void mon_daemon(struct mon *);

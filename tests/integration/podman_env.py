@@ -358,6 +358,12 @@ class PodmanEnv:
         with open(os.path.join(self.bindir, "wrapper.env"), "w") as f:
             f.write("VIGIL_WRAPPED=%s\nVIGIL_WRAPLOG=%s\n"
                     % (shlex.quote(self.conmon), shlex.quote(self.wraplog)))
+            # make measure-seccomp: podman gives the monitor no
+            # environment of ours, so its record file is named here
+            measure = os.environ.get("VIGIL_SECCOMP_MEASURE")
+            if measure:
+                f.write("export VIGIL_SECCOMP_MEASURE=%s\n"
+                        % shlex.quote(measure))
         self.containers_conf = os.path.join(d, "containers.conf")
         self.storage_conf = os.path.join(d, "storage.conf")
         self.registries_conf = os.path.join(d, "registries.conf")

@@ -933,6 +933,7 @@ Test(chan, table_says_what_chan_msg_h_says)
 	    [CHAN_ATT_CLOSE] = {"ATT_CLOSE", CHAN_REAPER, 0, 0, 0},
 	    [CHAN_ATT_CLOSED] = {"ATT_CLOSED", CHAN_BROKER, 0, 16, 16},
 	    [CHAN_NOTIFY] = {"NOTIFY", CHAN_BROKER, 0, 1, 32768},
+	    [CHAN_LISTENER] = {"LISTENER", CHAN_CHILD, 0, 8, 8},
 	};
 
 	for (unsigned t = CHAN_NONE + 1; t < CHAN_TYPE_MAX; t++) {
@@ -1101,6 +1102,21 @@ Test(chan, checks_peer_and_closed_padding)
 	expect_fields(CHAN_ATT_STDIN_CLOSED, NULL, 0, NULL);
 	expect_fields(CHAN_ATT_CLOSE, NULL, 0, NULL);
 	expect_fields(CHAN_ATT_CLOSE, &c, 1, "bad payload length");
+}
+
+/* audit mode: a listener number past the stdio and the channel */
+Test(chan, checks_listener_fields)
+{
+	struct chan_listener l = {.fd = 4};
+
+	expect_fields(CHAN_LISTENER, &l, sizeof(l), NULL);
+	l.fd = 3;
+	expect_fields(CHAN_LISTENER, &l, sizeof(l), "bad listener fd");
+	l.fd = -1;
+	expect_fields(CHAN_LISTENER, &l, sizeof(l), "bad listener fd");
+	l.fd = 5;
+	l.pad = 1;
+	expect_fields(CHAN_LISTENER, &l, sizeof(l), "nonzero padding");
 }
 
 Test(chan, rejects_broker_fds_missing)
