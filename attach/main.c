@@ -204,13 +204,7 @@ att_on_peer(struct att_broker *b, struct chan_msg *msg)
 static void
 att_fault_syscall(void)
 {
-	char name[FAULT_WORD_MAX + 1];
-
-	if (!FAULT_ON(BROKER_SYSCALL))
-		return;
-	(void)snprintf(name, sizeof(name), "%s", FAULT_WORD(BROKER_SYSCALL));
-	fault_disarm(FAULT_BROKER_SYSCALL);
-	fault_syscall(name);
+	fault_syscall_once(FAULT_BROKER_SYSCALL);
 }
 #endif
 

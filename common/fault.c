@@ -281,6 +281,18 @@ fault_syscall(const char *name)
 	    name, rc, strerror(errno));
 }
 
+void
+fault_syscall_once(enum fault_id id)
+{
+	char name[FAULT_WORD_MAX + 1];
+
+	if (!fault_on(id))
+		return;
+	(void)snprintf(name, sizeof(name), "%s", fault_word(id));
+	fault_disarm(id); /* before the call: it may not return */
+	fault_syscall(name);
+}
+
 /* A real crash: a trapping instruction, SIGILL (a sandboxed child cannot
  * signal itself, and this needs no system call). */
 void

@@ -96,6 +96,8 @@ void fault_forked(const char *role);
 const char *fault_name(enum fault_id);
 /* logger.syscall, broker.syscall: make that forbidden call once. */
 void fault_syscall(const char *name);
+/* logger.syscall, broker.syscall: fault_syscall() of its word, once. */
+void fault_syscall_once(enum fault_id);
 /* A real crash (SIGILL from a trapping instruction). */
 VIGIL_NORETURN void fault_crash(void);
 

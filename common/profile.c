@@ -51,6 +51,7 @@ static const struct profile_name profile_consts[] = {
     {"MAP_PRIVATE", MAP_PRIVATE},
     {"MAP_ANONYMOUS", MAP_ANONYMOUS},
     {"MAP_FIXED", MAP_FIXED},
+    {"MADV_DONTNEED", MADV_DONTNEED},
     {"AT_EMPTY_PATH", AT_EMPTY_PATH},
     {"TIOCSWINSZ", TIOCSWINSZ},
     {"TIOCGWINSZ", TIOCGWINSZ},

@@ -266,13 +266,7 @@ source_hangup(struct log_source *s)
 static void
 fault_before_read(void)
 {
-	char name[FAULT_WORD_MAX + 1];
-
-	if (!FAULT_ON(LOGGER_SYSCALL))
-		return;
-	(void)snprintf(name, sizeof(name), "%s", FAULT_WORD(LOGGER_SYSCALL));
-	fault_disarm(FAULT_LOGGER_SYSCALL);
-	fault_syscall(name);
+	fault_syscall_once(FAULT_LOGGER_SYSCALL);
 }
 
 static void
