@@ -90,6 +90,20 @@ static bool sandbox_measuring;
 #define SANDBOX_DEFAULT_ACTION SCMP_ACT_TRAP
 #endif
 
+/*
+ * malloc_trim(0): free heap pages back to the kernel. Not in SANITIZE=1
+ * builds: ASan's allocator replaces glibc's, and this call would be
+ * glibc malloc's first use there, whose set-up asks getrandom() for its
+ * tcache key after the filter is loaded.
+ */
+static void
+sandbox_malloc_trim(void)
+{
+#ifndef VIGIL_SANITIZE
+	(void)malloc_trim(0); /* 1: memory was released, 0: none */
+#endif
+}
+
 /* "<step>: <strerror>", errno kept; always -1. */
 static int
 sandbox_fail(char *err, size_t errlen, const char *step)
@@ -676,13 +690,13 @@ sandbox_filter_load(const char *text, int chan_fd, char *err, size_t errlen)
 		rc = sandbox_filter_load_audit(ctx, chan_fd, err, errlen);
 	}
 	seccomp_release(ctx);
-	(void)malloc_trim(0); /* 1: memory was released, 0: none */
+	sandbox_malloc_trim();
 	return rc;
 #else
 	(void)chan_fd; /* the SIGSYS reporter has it already */
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx); /* allowed by the profile: munmap, brk */
-	(void)malloc_trim(0); /* 1: memory was released, 0: none */
+	sandbox_malloc_trim();
 	if (rc < 0) {
 		errno = -rc;
 		return sandbox_fail(err, errlen, "seccomp: load");
@@ -890,7 +904,7 @@ sandbox_trim(void)
 	/* one page of margin below this frame: madvise's own, a signal's */
 	uintptr_t hi = (sp & ~(page - 1)) - page;
 
-	(void)malloc_trim(0); /* 1: memory was released, 0: none */
+	sandbox_malloc_trim();
 	if (hi <= SANDBOX_STACK_TRIM)
 		return;
 	/* ENOMEM for the part below the stack's mapping: ignored, the

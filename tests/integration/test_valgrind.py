@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 
+import harness
 from harness import Case, Skip, timeout, variant_conmon, wait_for
 
 # valgrind's notes about system calls it does not know (seccomp, pidfd_*):
@@ -33,6 +34,10 @@ def _wrapper(c):
     """A script in the case directory that runs the VALGRIND=1 monitor
     under memcheck, all reports of all three processes to one file
     through a pipe."""
+    variant = os.path.basename(os.path.dirname(harness.CONMON))
+    if variant.startswith("variant-") and "sanitize" in variant.split("-"):
+        raise Skip("ASan and valgrind cannot share a process: the "
+                   "valgrind test belongs to the plain `make check`")
     vg = shutil.which("valgrind")
     if vg is None:
         raise Skip("no valgrind (apt-get install valgrind; tests/deps.sh)")
