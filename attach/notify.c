@@ -17,6 +17,7 @@
 
 #include "common/chan.h"
 #include "common/diag.h"
+#include "common/io.h"
 #include "common/notify.h"
 #include "attach/broker.h"
 #include "attach/notify.h"
@@ -46,33 +47,6 @@ att_notify_filter(const char *in, size_t len, char *out)
 		i += n + 1;
 	}
 	return o;
-}
-
-/* security 6: fds the container attached are closed, never forwarded. */
-static void
-att_notify_drop_fds(struct msghdr *mh)
-{
-	const unsigned char *end, *data;
-	struct cmsghdr *cm;
-	size_t k, room;
-	int fd;
-
-	end = (const unsigned char *)mh->msg_control + mh->msg_controllen;
-	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET ||
-		    cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len < CMSG_LEN(0))
-			continue;
-		data = CMSG_DATA(cm);
-		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		room = end > data ? (size_t)(end - data) : 0;
-		if (k > room / sizeof(int))
-			k = room / sizeof(int);
-		for (size_t i = 0; i < k; i++) {
-			memcpy(&fd, data + i * sizeof(int), sizeof(fd));
-			if (fd >= 0)
-				(void)close(fd); /* never used */
-		}
-	}
 }
 
 /*
@@ -105,7 +79,8 @@ att_notify_one(struct att_broker *b)
 			    "more since the last warning):", more);
 		return 0;
 	}
-	att_notify_drop_fds(&mh);
+	/* security 6: fds the container attached are closed, never used */
+	(void)io_take_fds(&mh, NULL, 0);
 	/*
 	 * spec 13: a datagram is at most 32768 bytes. vigil's decision: a
 	 * longer one is dropped whole, never cut: a cut line could become

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/chan.h"
+#include "common/io.h"
 
 /*
  * Fds seen per received datagram. One is the most any type carries; room
@@ -252,42 +253,6 @@ chan_decode(const void *buf, size_t n, int msg_flags, const int *fds,
 }
 
 /*
- * Collects the fds of every SCM_RIGHTS message into fds (at most
- * CHAN_RECV_FDS, which the control buffer's size guarantees; any beyond
- * are closed here). Returns their count.
- */
-static size_t
-chan_collect_fds(struct msghdr *mh, int *fds)
-{
-	const unsigned char *end, *data;
-	struct cmsghdr *cm;
-	size_t nfds = 0, k, i, room;
-	int fd;
-
-	end = (const unsigned char *)mh->msg_control + mh->msg_controllen;
-	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET ||
-		    cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len < CMSG_LEN(0))
-			continue;
-		data = CMSG_DATA(cm);
-		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		/* never read past what the kernel filled in */
-		room = end > data ? (size_t)(end - data) : 0;
-		if (k > room / sizeof(int))
-			k = room / sizeof(int);
-		for (i = 0; i < k; i++) {
-			memcpy(&fd, data + i * sizeof(int), sizeof(fd));
-			/* more cannot fit the buffer; never keep one anyway */
-			if (nfds < CHAN_RECV_FDS)
-				fds[nfds++] = fd;
-			else
-				(void)close(fd);
-		}
-	}
-	return nfds;
-}
-
-/*
  * The datagram lands in place: its header in a local, its payload in
  * m->u.raw, and one byte more, so a datagram over the largest valid one is
  * seen (MSG_TRUNC beyond that). No receive buffer and no copy: an output
@@ -323,7 +288,7 @@ chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -1;
-	nfds = chan_collect_fds(&mh, fds);
+	nfds = io_take_fds(&mh, fds, CHAN_RECV_FDS); /* the rest closed */
 	/* end of file; an empty datagram without fds reads the same */
 	if (n == 0 && nfds == 0 && (mh.msg_flags & MSG_CTRUNC) == 0)
 		return 0;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* common/io.c: EINTR-safe, short-write-safe I/O helpers. */
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/io.h"
@@ -77,4 +79,34 @@ io_buf_new(size_t len)
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
+}
+
+size_t
+io_take_fds(struct msghdr *mh, int *fds, size_t max)
+{
+	const unsigned char *end, *data;
+	struct cmsghdr *cm;
+	size_t n = 0, k, room;
+	int fd;
+
+	end = (const unsigned char *)mh->msg_control + mh->msg_controllen;
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET ||
+		    cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		data = CMSG_DATA(cm);
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		/* never read past what the kernel filled in */
+		room = end > data ? (size_t)(end - data) : 0;
+		if (k > room / sizeof(int))
+			k = room / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			memcpy(&fd, data + i * sizeof(int), sizeof(fd));
+			if (n < max)
+				fds[n++] = fd;
+			else if (fd >= 0)
+				(void)close(fd); /* never kept, never used */
+		}
+	}
+	return n;
 }

@@ -28,5 +28,12 @@ int io_move_fd(int fd, int want, bool cloexec) VIGIL_MUST_CHECK;
  * none of it). NULL with errno on failure.
  */
 void *io_buf_new(size_t);
+/*
+ * The fds of every SCM_RIGHTS message in a received mh, never read past
+ * what the kernel filled in: the first `max` go to fds in order, every
+ * other one is closed at once. Returns how many went to fds.
+ */
+struct msghdr;
+size_t io_take_fds(struct msghdr *mh, int *fds, size_t max);
 
 #endif
