@@ -340,6 +340,9 @@ on_diag(struct mon *m, struct mon_child *c,
 			o += n > 0 ? (size_t)n : 0;
 		}
 	}
+	if (!c->hello && level == DIAG_ERROR)
+		(void)snprintf(c->setup_err, sizeof(c->setup_err), "%.*s",
+		    (int)o, out);
 	if (diag_enabled((enum diag_level)level)) {
 		char line[DIAG_TEXT_MAX + 32];
 		int n = snprintf(line, sizeof(line), "%s: %.*s", c->role,
@@ -736,6 +739,7 @@ mon_child_watch(struct mon *m, struct mon_child *c, pid_t pid, int chan)
 	c->chan = chan;
 	c->hello = false;
 	c->drain_sent = false;
+	c->setup_err[0] = '\0';
 	c->started_ms = now_ms();
 	c->rchar0 = c->rchar_end = -1;
 	if (c == &m->logger && m->log_progress != NULL)
@@ -925,8 +929,9 @@ mon_child_reaped(struct mon *m, struct mon_child *c, int status)
 		say_death(m, c, status, -1);
 		c->pid = 0;
 		/* security.md: fail closed, the start fails on the sync pipe */
-		mon_fail(m, "Failed to start the %s: it died during setup",
-		    c->role);
+		mon_fail(m, "Failed to start the %s: it died during setup%s%s",
+		    c->role, c->setup_err[0] != '\0' ? ": " : "",
+		    c->setup_err);
 		return;
 	}
 	if (c == &m->broker && m->att_close_sent) {

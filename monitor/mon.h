@@ -98,6 +98,9 @@ struct mon_child {
 	int64_t rchar0, rchar_end;
 	uint64_t done0;	     /* the progress page's `done` at its fork */
 	unsigned deaths;
+	/* its last error DIAG before HELLO, escaped: why its setup failed,
+	 * for the start's failure message ("" when none) */
+	char setup_err[256];
 	/* security 34, per instance (chanlimit.c) */
 	struct mon_rate msg_rate;  /* messages read */
 	struct mon_rate diag_rate; /* DIAG lines printed */

@@ -130,6 +130,37 @@ os.execv(sys.argv[1], sys.argv[1:])
 
 
 @ref_differs("conmon 2.1.6 has no sandboxed children")
+def test_sandbox_step_failure_named_on_the_sync_pipe():
+    """A child that cannot finish a sandbox step fails the start (fail
+    closed, security.md), and the manager reads which step and why in the
+    sync record: here Landlock's restrict_self refused with EPERM (a test
+    filter around the monitor), not ENOSYS, which would mean no Landlock."""
+    with Case() as c:
+        script = os.path.join(c.dir, "landlock-eperm.py")
+        with open(script, "w") as f:
+            f.write(_NO_LANDLOCK.replace('b"landlock_create_ruleset"',
+                                         'b"landlock_restrict_self"')
+                    .replace("errno.ENOSYS", "errno.EPERM"))
+        wrapper = os.path.join(c.dir, "conmon")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\nexec python3 %s %s \"$@\"\n" % (
+                script, c.conmon or harness.CONMON))
+        os.chmod(wrapper, 0o755)
+        c.conmon = wrapper
+        c.bundle(["/bin/true"])
+        m = c.start(expect_pid=False)
+        rec = m.record()
+        key = "data" if "--api-version" in m.proc.args else "pid"
+        assert rec.get(key) == -1, "record %r" % rec
+        # whichever child gets there first
+        assert re.fullmatch(
+            r"Failed to start the (logger|attach): it died during setup: "
+            r"\1 sandbox: landlock: restrict_self: Operation not permitted",
+            rec.get("message", "")), "record %r" % rec
+        assert not os.path.exists(c.pidfile), "the runtime ran"
+
+
+@ref_differs("conmon 2.1.6 has no sandboxed children")
 def test_sandbox_without_landlock_one_info_line():
     """A kernel without Landlock (ENOSYS): the reaper says so in exactly one
     info line and both children start with every other sandbox step."""
