@@ -27,6 +27,7 @@
 #include "common/chan.h"
 #include "common/profile.h"
 #include "common/sandbox.h"
+#include "tests/unit/forked.h"
 
 /* What a forked child reports back through its pipe. */
 #define REPORT_MAX 512
@@ -514,31 +515,6 @@ report_status(int out)
 		_exit(11);
 }
 
-/* Runs fn in a fork with a pipe as channel; returns what it wrote. */
-static int
-run_dropped(void (*fn)(int), char *rep, size_t replen)
-{
-	int p[2], status;
-	size_t off = 0;
-	ssize_t n;
-	pid_t pid;
-
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		(void)close(p[0]); /* child: writes only */
-		fn(p[1]);
-		_exit(0);
-	}
-	(void)close(p[1]); /* end of file when the child is done */
-	while ((n = read(p[0], rep + off, replen - 1 - off)) > 0)
-		off += (size_t)n;
-	rep[off] = '\0';
-	(void)close(p[0]); /* test end */
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	return status;
-}
 
 static char title_area[] = "conmon\0--cid\0"
 			   "0123456789abcdef\0--log";
@@ -585,7 +561,7 @@ Test(sandbox, drop_as_root_switches_uid_and_clears_caps)
 
 	if (geteuid() != 0)
 		cr_skip_test("needs root");
-	status = run_dropped(child_drop_switch, rep, sizeof(rep));
+	status = unit_run_forked(child_drop_switch, rep, sizeof(rep));
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "status %#x: %s", status, rep);
 	cr_expect_str_eq(rep, "Uid:\t65534\t65534\t65534\t65534\n"
@@ -615,7 +591,7 @@ Test(sandbox, drop_keep_ids_clears_caps_and_groups)
 		cr_skip_test("needs root");
 	if (setgroups(1, (gid_t[]){TEST_GID}) < 0)
 		cr_skip_test("setgroups: %s", strerror(errno));
-	status = run_dropped(child_drop_keep, rep, sizeof(rep));
+	status = unit_run_forked(child_drop_keep, rep, sizeof(rep));
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "status %#x: %s", status, rep);
 	(void)snprintf(want, sizeof(want),
@@ -695,7 +671,7 @@ Test(sandbox, drop_closes_fds_resets_signals_and_retitles)
 	sigemptyset(&usr2);
 	sigaddset(&usr2, SIGUSR2);
 	cr_assert_eq(sigprocmask(SIG_BLOCK, &usr2, NULL), 0);
-	status = run_dropped(child_drop_rest, rep, sizeof(rep));
+	status = unit_run_forked(child_drop_rest, rep, sizeof(rep));
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "status %#x: %s", status, rep);
 	cr_expect_str_eq(rep,
@@ -726,7 +702,7 @@ child_drop_orphan(int fd)
 Test(sandbox, drop_fails_when_parent_is_not_the_reaper)
 {
 	char rep[REPORT_MAX];
-	int status = run_dropped(child_drop_orphan, rep, sizeof(rep));
+	int status = unit_run_forked(child_drop_orphan, rep, sizeof(rep));
 
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x",
 	    status);

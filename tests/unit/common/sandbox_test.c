@@ -18,6 +18,7 @@
 #include <criterion/criterion.h>
 
 #include "common/sandbox.h"
+#include "tests/unit/forked.h"
 
 #define REPORT_MAX 512
 #define CONTENT	   "landlock test\n"
@@ -118,31 +119,6 @@ child_landlock(int out)
 		_exit(23);
 }
 
-/* Runs fn in a fork with a pipe as channel; returns what it wrote. */
-static int
-run_child(void (*fn)(int), char *rep, size_t replen)
-{
-	int p[2], status;
-	size_t off = 0;
-	ssize_t n;
-	pid_t pid;
-
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		(void)close(p[0]); /* child: writes only */
-		fn(p[1]);
-		_exit(0);
-	}
-	(void)close(p[1]); /* end of file when the child is done */
-	while ((n = read(p[0], rep + off, replen - 1 - off)) > 0)
-		off += (size_t)n;
-	rep[off] = '\0';
-	(void)close(p[0]); /* test end */
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	return status;
-}
 
 static int
 landlock_abi_or_skip(void)
@@ -161,7 +137,7 @@ Test(sandbox_landlock, drop_forbids_paths_keeps_open_fds, .init = make_tree,
 	char rep[REPORT_MAX], want[REPORT_MAX];
 	int abi = landlock_abi_or_skip(), status;
 
-	status = run_child(child_landlock, rep, sizeof(rep));
+	status = unit_run_forked(child_landlock, rep, sizeof(rep));
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "status %#x: %s", status, rep);
 	/* truncate(2) by path is a right of its own from ABI 3 on */
@@ -210,7 +186,7 @@ Test(sandbox_landlock, drop_scopes_signals)
 	if (landlock_abi_or_skip() < 6)
 		cr_skip_test("Landlock ABI %d has no signal scoping",
 		    sandbox_landlock_abi());
-	status = run_child(child_signal, rep, sizeof(rep));
+	status = unit_run_forked(child_signal, rep, sizeof(rep));
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "status %#x: %s", status, rep);
 	cr_expect_str_eq(rep, "parent=EPERM self=ok");
