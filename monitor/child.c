@@ -42,6 +42,7 @@
 static void chan_cb(evutil_socket_t, short, void *);
 static void chan_closed(struct mon_child *);
 static void respawn_cb(evutil_socket_t, short, void *);
+static void last_words(struct mon *, struct mon_child *);
 
 static void
 kill_child(struct mon_child *c, const char *why)
@@ -53,16 +54,24 @@ kill_child(struct mon_child *c, const char *why)
 }
 
 static int
-send_to(struct mon_child *c, unsigned type, const void *p, size_t len, int fd)
+send_to(struct mon *m, struct mon_child *c, unsigned type, const void *p,
+    size_t len, int fd)
 {
+	int err;
+
 	if (c->chan < 0 || !c->hello)
 		return -1;
 	if (chan_send(c->chan, type, p, len, fd) == 0)
 		return 0;
+	err = errno;
 	/* security 35: a child that does not read its channel is hung; what
 	 * else it sent is not read, so it is killed once */
-	kill_child(c, errno == EAGAIN ? "channel full, it stopped reading" :
-	    strerror(errno));
+	kill_child(c, err == EAGAIN ? "channel full, it stopped reading" :
+	    strerror(err));
+	/* a closed channel is a child already gone: its TRAP report or last
+	 * DIAG may still be queued, and says why (security 39) */
+	if (err != EAGAIN)
+		last_words(m, c);
 	chan_closed(c);
 	return -1;
 }
@@ -74,7 +83,7 @@ send_sink(struct mon *m)
 		.counted = m->log_counted };
 
 	if (m->log_fd >= 0)
-		(void)send_to(&m->logger, CHAN_LOG_SINK, &s, sizeof(s),
+		(void)send_to(m, &m->logger, CHAN_LOG_SINK, &s, sizeof(s),
 		    m->log_fd); /* failure killed the child */
 }
 
@@ -120,7 +129,7 @@ send_jd_sink(struct mon *m)
 		(void)jd_connect(m); /* failure said; the logger asks again */
 	}
 	if (m->jd_fd >= 0)
-		(void)send_to(&m->logger, CHAN_LOG_SINK, &s, sizeof(s),
+		(void)send_to(m, &m->logger, CHAN_LOG_SINK, &s, sizeof(s),
 		    m->jd_fd); /* failure killed the child */
 }
 
@@ -131,7 +140,7 @@ send_source(struct mon *m, unsigned stream, unsigned flags, int fd)
 
 	if (fd < 0)
 		return 0;
-	return send_to(&m->logger, CHAN_LOG_SOURCE, &src, sizeof(src), fd);
+	return send_to(m, &m->logger, CHAN_LOG_SOURCE, &src, sizeof(src), fd);
 }
 
 /*
@@ -159,7 +168,7 @@ mon_logger_drain(struct mon *m)
 {
 	struct mon_child *c = &m->logger;
 
-	if (c->drain_sent || send_to(c, CHAN_LOG_DRAIN, NULL, 0, -1) < 0)
+	if (c->drain_sent || send_to(m, c, CHAN_LOG_DRAIN, NULL, 0, -1) < 0)
 		return; /* sent at HELLO of a respawned logger */
 	c->drain_sent = true;
 }
@@ -170,7 +179,7 @@ send_att_fd(struct mon *m, unsigned kind, int fd)
 	struct chan_att_fd f = { .kind = kind };
 
 	if (fd >= 0)
-		(void)send_to(&m->broker, CHAN_ATT_FD, &f, sizeof(f), fd);
+		(void)send_to(m, &m->broker, CHAN_ATT_FD, &f, sizeof(f), fd);
 }
 
 /* spec 6.2 step 5: the pty reaches the broker when the runtime sent it. */
@@ -188,7 +197,7 @@ mon_broker_close(struct mon *m)
 
 	m->att_close_sent = true;
 	if (c->pid <= 0 || !c->hello ||
-	    send_to(c, CHAN_ATT_CLOSE, NULL, 0, -1) < 0)
+	    send_to(m, c, CHAN_ATT_CLOSE, NULL, 0, -1) < 0)
 		mon_att_closed(m); /* no broker: its clients already saw EOF */
 }
 
@@ -206,8 +215,8 @@ peer_new(struct mon *m)
 		return;
 	}
 	p = (struct chan_peer){ .generation = ++m->peer_gen };
-	if (send_to(&m->logger, CHAN_PEER, &p, sizeof(p), sv[0]) == 0)
-		(void)send_to(&m->broker, CHAN_PEER, &p, sizeof(p), sv[1]);
+	if (send_to(m, &m->logger, CHAN_PEER, &p, sizeof(p), sv[0]) == 0)
+		(void)send_to(m, &m->broker, CHAN_PEER, &p, sizeof(p), sv[1]);
 	(void)close(sv[0]); /* the children hold their ends */
 	(void)close(sv[1]);
 }
@@ -234,7 +243,7 @@ welcome_broker(struct mon *m)
 	/* spec 13: a respawned broker gets the same socket again */
 	send_att_fd(m, CHAN_ATT_FD_NOTIFY, m->notify_fd);
 	if (m->att_close_sent)
-		(void)send_to(&m->broker, CHAN_ATT_CLOSE, NULL, 0, -1);
+		(void)send_to(m, &m->broker, CHAN_ATT_CLOSE, NULL, 0, -1);
 }
 
 /*
