@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * attach/broker.h: the attach broker's state. Owns the listening attach
- * socket, every accepted client and its fixed output queue, the stdin
- * write end or the pty master, the ctl/winsz FIFO read ends and its end of
- * the logger<->broker pair. Never opens a path, creates a socket, execs or
- * signals; never blocks: a client that does not read loses its own output.
+ * socket, every accepted client (a copy of each goes to the logger, which
+ * sends it the container's output), the stdin write end or the pty
+ * master, the ctl/winsz FIFO read ends and its end of the logger<->broker
+ * pair. Never opens a path, creates a socket, execs or signals; never
+ * blocks; never writes to a client.
  */
 #ifndef VIGIL_ATT_BROKER_H
 #define VIGIL_ATT_BROKER_H
@@ -18,7 +19,6 @@
 #include <time.h>
 
 #include "attach/ctl.h"
-#include "attach/queue.h"
 #include "common/chan_msg.h"
 #include "common/role.h"
 
@@ -26,31 +26,18 @@ struct event;
 struct event_base;
 
 /* security 8: at least 1000 clients, a vigil bound where spec 7.2 says
- * "any number"; one past it is accepted and closed at once. */
-#define ATT_MAX_CLIENTS 1024
+ * "any number"; one past it is accepted and closed at once. The logger
+ * holds a copy of each. */
+#define ATT_MAX_CLIENTS CHAN_ATT_CLIENTS_MAX
 /* fds beside the clients: stdio, channel, epoll, listener, stdin, pty,
  * ctl, winsz, the pair, the over-limit accept, libc's own. */
 #define ATT_FD_RESERVE 64
 /* RLIMIT_NOFILE of the broker. */
 #define ATT_NOFILE (ATT_MAX_CLIENTS + ATT_FD_RESERVE)
-/* security 7: a client's output queue, about 32 full records. */
-#define ATT_CLIENT_QUEUE (256 * 1024)
-/* spec 7.3: stream byte + at most 8192 bytes (spec 0.3 BufSize); an
- * output frame is cut into records of this size. */
-#define ATT_RECORD_DATA_MAX 8192
-#define ATT_RECORD_MAX (1 + ATT_RECORD_DATA_MAX)
-/* Records of one output frame. */
-#define ATT_FRAME_RECORDS \
-	((CHAN_OUTPUT_DATA_MAX + ATT_RECORD_DATA_MAX - 1) / ATT_RECORD_DATA_MAX)
-_Static_assert(ATT_RECORD_MAX <= ATT_QUEUE_RECORD_MAX, "record prefix");
-_Static_assert(ATT_CLIENT_QUEUE >= ATT_QUEUE_PREFIX + ATT_RECORD_MAX,
-    "a queue holds at least one record");
 /* spec 0.3 ConnSockBufSize: the largest input record a client sends. */
 #define ATT_INPUT_MAX 32768
 /* spec 7.3, vigil's decision: one byte more, so truncation shows. */
 #define ATT_INPUT_BUF (ATT_INPUT_MAX + 1)
-/* spec 10.2: how long slow clients get, in all, to take their queues. */
-#define ATT_CLOSE_GRACE_MS 1000
 /* One read of a ctl/winsz FIFO, and reads per wake-up (style.md: one
  * bounded unit of work; security 16: never a blocking loop). */
 #define ATT_FIFO_READ_MAX 4096
@@ -58,18 +45,14 @@ _Static_assert(ATT_CLIENT_QUEUE >= ATT_QUEUE_PREFIX + ATT_RECORD_MAX,
 /* security 19: a FIFO without writers reads EOF for ever; re-armed after
  * this long instead of spinning (spec 6.3 re-arms a hung-up pty so). */
 #define ATT_FIFO_REARM_MS 100
-/* Per wake-up: connections accepted, pair frames, reaper messages,
+/* Per wake-up: connections accepted, pair messages, reaper messages,
  * input records written to stdin. */
 #define ATT_ACCEPT_BATCH 64
 #define ATT_PEER_BATCH 64
 #define ATT_CHAN_BATCH 32
 #define ATT_INPUT_BATCH 64
-/* Queued records to one client per sendmmsg. */
-#define ATT_SEND_BATCH 16
 /* After EMFILE and the like: the listener rests this long. */
 #define ATT_ACCEPT_BACKOFF_MS 100
-/* At ATT_CLOSE: pair frames read at most (a logger that never stops). */
-#define ATT_DRAIN_MAX 65536
 /* At ATT_CLOSE: input records of one client discarded at most. */
 #define ATT_DISCARD_MAX 4096
 /* security 18: a flood of type 2 ctl lines reaches the reaper as at most
@@ -93,22 +76,25 @@ struct att_rate {
 	unsigned suppressed;
 };
 
+/*
+ * An accepted client. Its input is read only once the logger has
+ * acknowledged its copy (CHAN_ATT_CLIENT_ACK): from then on every chunk
+ * the logger reads reaches it, so the output its own input causes does
+ * (spec 7.3).
+ */
 struct att_client {
 	TAILQ_ENTRY(att_client) entry;	  /* b->clients */
 	TAILQ_ENTRY(att_client) in_entry; /* b->inq, while in_queued */
 	struct att_broker *b;
-	unsigned id;	   /* for warnings: the n-th client accepted */
+	uint32_t id;	   /* the n-th client accepted, never 0 */
 	int fd;
 	struct event *rev; /* EV_READ|EV_ET: input, then the hang-up */
-	struct event *wev; /* EV_WRITE|EV_ET: only while the socket is full */
-	bool wev_on;
-	struct att_queue q;
+	bool hand_owed;	   /* CHAN_ATT_CLIENT not sent on this pair yet */
+	bool attached;	   /* the logger acknowledged it (on any pair) */
 	size_t in_off;	   /* bytes of the head input record written */
 	bool in_queued;	   /* on b->inq: may have input to write */
 	bool in_done;	   /* done writing: EOF or empty record (7.3, 7.4) */
-	bool out_done;	   /* a send failed: no more output (spec 7.4) */
-	bool dropping;	   /* its queue overflowed: losing records */
-	uint64_t episode_dropped;
+	bool out_done;	   /* the logger's send failed (spec 7.4) */
 };
 
 TAILQ_HEAD(att_client_list, att_client);
@@ -150,17 +136,13 @@ struct att_broker {
 	/* Clients. */
 	struct att_client_list clients;
 	unsigned nclients;
-	unsigned next_id;
-	uint64_t dropped;	/* output bytes dropped for slow clients */
+	uint32_t next_id;
 
 	/* The logger<->broker pair (architecture.md "Channels"). */
 	int peer_fd;
 	uint32_t generation;
 	struct event *peer_ev;
-	struct event *peer_wev; /* only while ATT_CLIENTS is owed */
-	int peer_want;		/* attached: what the logger should know */
-	int peer_sent;		/* last sent on this pair, -1 none yet */
-	unsigned peer_unacked;	/* ATT_CLIENTS{1} sent, not yet acknowledged */
+	struct event *peer_wev; /* only while a client's hand-over waits */
 
 	/* Container stdin (spec 6.4, 7.4): a pipe, or the pty master. */
 	int stdin_fd;
@@ -190,7 +172,6 @@ struct att_broker {
 	bool closing;
 	bool closed_sent;
 	unsigned closed_clients;
-	struct event *close_timer;
 };
 
 /* main.c */
@@ -200,22 +181,20 @@ void att_close_check(struct att_broker *);
 
 /* peer.c */
 void att_peer_set(struct att_broker *, int fd, uint32_t generation);
-void att_peer_clients(struct att_broker *, bool attached);
-bool att_peer_accept_ok(const struct att_broker *);
-void att_peer_drain(struct att_broker *);
+void att_peer_hand(struct att_broker *, struct att_client *);
 
 /* listener.c */
 void att_listener_set(struct att_broker *, int fd);
-void att_listener_resume(struct att_broker *);
 void att_listener_close(struct att_broker *);
 
 /* client.c */
 void att_client_new(struct att_broker *, int fd);
 void att_client_close(struct att_client *);
 void att_client_check_done(struct att_client *);
-void att_clients_output(struct att_broker *, const void *frame, size_t len);
+void att_client_attached(struct att_client *);
+void att_client_gone(struct att_client *);
+struct att_client *att_client_find(struct att_broker *, uint32_t id);
 void att_clients_shutdown(struct att_broker *);
-void att_clients_abandon(struct att_broker *);
 
 /* input.c */
 int att_input_init(struct att_broker *);

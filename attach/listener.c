@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * attach/listener.c: the listening attach socket the reaper bound (spec
- * 7.1, 7.2). Accepts only (never binds, listens or connects), only when
- * the logger forwards output, and never more than max_clients at once:
- * one past it is accepted and closed at once (security 8).
+ * 7.1, 7.2). Accepts only (never binds, listens or connects), and never
+ * more than max_clients at once: one past it is accepted and closed at
+ * once (security 8). Each client is handed to the logger (peer.c).
  */
 #include <sys/socket.h>
 
@@ -103,25 +103,13 @@ att_accept_batch(struct att_broker *b)
 	return 0;
 }
 
-/*
- * Accepts when the logger forwards; otherwise asks it to (ATT_CLIENTS{1})
- * and rests until its ACK or a new pair (architecture.md "Channels").
- */
 static void
 att_accept(struct att_broker *b)
 {
-	if (!att_peer_accept_ok(b)) {
-		att_listener_pause(b);
-		att_peer_clients(b, true);
-		return;
-	}
 	if (att_accept_batch(b) < 0) {
 		diag_warn("attach: the attach socket failed:");
 		att_listener_close(b);
 	}
-	/* every newcomer left already: the logger may stop forwarding */
-	if (b->nclients == 0)
-		att_peer_clients(b, false);
 }
 
 static void
@@ -136,22 +124,6 @@ att_accept_timer_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
     void *arg)
 {
 	att_listener_on(arg);
-}
-
-/*
- * Watches the listener again; when the logger forwards, accepts at once:
- * after an ACK, a waiting client is accepted before the frames that
- * follow the ACK on the pair are handed out.
- */
-void
-att_listener_resume(struct att_broker *b)
-{
-	if (b->listen_fd < 0 || b->closing ||
-	    evtimer_pending(b->accept_timer, NULL))
-		return;
-	att_listener_on(b);
-	if (att_peer_accept_ok(b))
-		att_accept(b);
 }
 
 void

@@ -45,8 +45,7 @@ att_send_owed(struct att_broker *b, unsigned what)
 {
 	struct chan_log_reopen r = { .sink = CHAN_SINK_K8S };
 	struct chan_peer p = { .generation = b->lost_generation };
-	struct chan_att_closed c = { .dropped = b->dropped,
-		.clients = b->closed_clients };
+	struct chan_att_closed c = { .clients = b->closed_clients };
 
 	switch (what) {
 	case ATT_POST_REOPEN:
@@ -143,40 +142,22 @@ att_close_check(struct att_broker *b)
 	if (!b->closing || b->closed_sent || b->nclients > 0)
 		return;
 	b->closed_sent = true;
-	(void)event_del(b->close_timer); /* fails only on a bug */
 	att_post(b, ATT_POST_CLOSED);
 }
 
-static void
-att_close_timer_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
-    void *arg)
-{
-	struct att_broker *b = arg;
-
-	att_clients_abandon(b);
-	att_close_check(b);
-}
-
 /*
- * spec 10.2 step 5, after the logger's drain: every frame the logger sent
- * is already on the pair, so read it to EAGAIN first; then no more input,
- * no more clients; each client gets its queue, the slow ones at most
- * ATT_CLOSE_GRACE_MS in all, and reads EOF.
+ * spec 10.2 step 5, after the logger's drain, in which it gave every
+ * client its last output and closed its copies: no more input, no more
+ * clients; each reads EOF.
  */
 static int
 att_on_close(struct att_broker *b, struct chan_msg *msg VIGIL_UNUSED)
 {
-	struct timeval tv = { .tv_sec = ATT_CLOSE_GRACE_MS / 1000,
-		.tv_usec = (ATT_CLOSE_GRACE_MS % 1000) * 1000 };
-
 	if (b->closing)
 		return -1;
-	att_peer_drain(b);
 	b->closing = true;
 	att_listener_close(b);
 	att_clients_shutdown(b);
-	if (b->nclients > 0 && evtimer_add(b->close_timer, &tv) < 0)
-		att_clients_abandon(b); /* no timer: no grace */
 	att_close_check(b);
 	return 0;
 }
@@ -331,10 +312,9 @@ att_events(struct att_broker *b)
 	    att_chan_cb, b);
 	b->chan_wev = event_new(b->base, b->chan, EV_WRITE | EV_PERSIST,
 	    att_chan_write_cb, b);
-	b->close_timer = evtimer_new(b->base, att_close_timer_cb, b);
 	b->reopen_timer = evtimer_new(b->base, att_reopen_timer_cb, b);
 	if (b->chan_ev == NULL || b->chan_wev == NULL ||
-	    b->close_timer == NULL || b->reopen_timer == NULL ||
+	    b->reopen_timer == NULL ||
 	    event_add(b->chan_ev, NULL) < 0 ||
 	    att_input_init(b) < 0 || att_fifo_init(b) < 0)
 		fatalx("attach: cannot create its events");
@@ -382,7 +362,6 @@ att_main(const struct role_conf *rc)
 
 	b.conf = rc;
 	b.listen_fd = b.peer_fd = b.stdin_fd = b.pty_fd = b.notify_fd = -1;
-	b.peer_sent = -1;
 	TAILQ_INIT(&b.clients);
 	TAILQ_INIT(&b.inq);
 	att_setup(&b, rc);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * attach/peer.c: the broker's end of the logger<->broker pair
- * (architecture.md "Channels"): says whether clients are attached, waits
- * for the logger's acknowledgement before a first accept, and fans OUTPUT
- * frames out to the clients. A bad message closes the pair and is
- * reported to the reaper; the broker never acts against the logger.
+ * attach/peer.c: the broker's end of the logger<->broker pair (README "How
+ * the processes fit"): hands the logger a copy of every client socket,
+ * again on each new pair, and hears its acknowledgements and the clients
+ * whose output ended. A bad message closes the pair and is reported to the
+ * reaper; the broker never acts against the logger.
  */
 #include <errno.h>
 #include <string.h>
@@ -27,8 +27,6 @@ att_peer_close(struct att_broker *b)
 	b->peer_ev = b->peer_wev = NULL;
 	(void)close(b->peer_fd); /* the logger sees EOF; the reaper renews */
 	b->peer_fd = -1;
-	b->peer_sent = -1;
-	b->peer_unacked = 0;
 }
 
 /* The logger sent something bad: drop the pair, ask for a new one. */
@@ -42,46 +40,42 @@ att_peer_lost(struct att_broker *b, const char *why)
 }
 
 /*
- * A client may be accepted while one is attached (the logger forwards),
- * or once the logger acknowledged every ATT_CLIENTS{1} on this pair: from
- * then on it forwards each chunk it reads (spec 7.3: none is missed).
+ * Hands over every client the logger does not have yet, in order of
+ * accept. A logger that does not read keeps the rest for EV_WRITE: those
+ * clients wait, their input unread (a stopped logger stops no one else).
  */
-bool
-att_peer_accept_ok(const struct att_broker *b)
-{
-	if (b->nclients > 0)
-		return true;
-	return b->peer_fd >= 0 && b->peer_sent == 1 && b->peer_unacked == 0;
-}
-
-/* Sends what the logger should know, if it does not yet. */
 static void
 att_peer_flush(struct att_broker *b)
 {
-	struct chan_att_clients c = { .attached = (uint32_t)b->peer_want };
+	struct att_client *c;
 
-	if (b->peer_fd < 0 || b->peer_want == b->peer_sent)
+	if (b->peer_fd < 0)
 		return;
-	if (chan_send(b->peer_fd, CHAN_ATT_CLIENTS, &c, sizeof(c), -1) < 0) {
-		if (errno != EAGAIN) {
-			att_peer_close(b); /* the logger died: a pair comes */
+	TAILQ_FOREACH(c, &b->clients, entry) {
+		struct chan_att_client a = { .id = c->id };
+
+		if (!c->hand_owed)
+			continue;
+		if (chan_send(b->peer_fd, CHAN_ATT_CLIENT, &a, sizeof(a),
+		    c->fd) < 0) {
+			if (errno != EAGAIN && errno != ENOBUFS) {
+				att_peer_close(b); /* the logger died */
+				return;
+			}
+			if (event_add(b->peer_wev, NULL) < 0)
+				fatalx("attach: cannot watch the logger pair");
 			return;
 		}
-		/* a logger that does not read: retried when it does */
-		if (event_add(b->peer_wev, NULL) < 0)
-			att_peer_close(b);
-		return;
+		c->hand_owed = false;
 	}
 	(void)event_del(b->peer_wev); /* fails only on a bug */
-	b->peer_sent = b->peer_want;
-	if (b->peer_want == 1)
-		b->peer_unacked++;
 }
 
+/* A client just accepted: the logger gets its copy (spec 7.3). */
 void
-att_peer_clients(struct att_broker *b, bool attached)
+att_peer_hand(struct att_broker *b, struct att_client *c)
 {
-	b->peer_want = attached ? 1 : 0;
+	c->hand_owed = true;
 	att_peer_flush(b);
 }
 
@@ -92,25 +86,26 @@ att_peer_write_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 	att_peer_flush(arg);
 }
 
-static int
-att_on_output(struct att_broker *b, const struct chan_msg *msg)
-{
-	/* chan_recv and chan_msg_check: a stream byte and 1..65536 bytes */
-	att_clients_output(b, msg->u.raw, msg->len);
-	return 0;
-}
-
+/* The logger has the client: its input may be read. */
 static int
 att_on_ack(struct att_broker *b, const struct chan_msg *msg)
 {
-	struct chan_att_clients c;
+	struct att_client *c = att_client_find(b, msg->u.att_client.id);
 
-	memcpy(&c, msg->u.raw, sizeof(c));
-	/* an ACK{0}, or one nobody asked for, changes nothing */
-	if (c.attached != 1 || b->peer_unacked == 0)
-		return 0;
-	if (--b->peer_unacked == 0 && att_peer_accept_ok(b))
-		att_listener_resume(b);
+	/* a client that left meanwhile is no error */
+	if (c != NULL && !c->hand_owed)
+		att_client_attached(c);
+	return 0;
+}
+
+/* spec 7.4: the logger's send to the client failed. */
+static int
+att_on_gone(struct att_broker *b, const struct chan_msg *msg)
+{
+	struct att_client *c = att_client_find(b, msg->u.att_client.id);
+
+	if (c != NULL && !c->hand_owed)
+		att_client_gone(c);
 	return 0;
 }
 
@@ -118,8 +113,8 @@ typedef int (*att_peer_handler)(struct att_broker *, const struct chan_msg *);
 
 /* What the broker accepts from the logger on the pair. */
 static const att_peer_handler att_peer_handlers[CHAN_TYPE_MAX] = {
-	[CHAN_OUTPUT] = att_on_output,
-	[CHAN_ATT_CLIENTS_ACK] = att_on_ack,
+	[CHAN_ATT_CLIENT_ACK] = att_on_ack,
+	[CHAN_ATT_CLIENT_GONE] = att_on_gone,
 };
 
 /* One message: 1 handled, 0 nothing more now (EAGAIN, or no pair). */
@@ -150,6 +145,7 @@ att_peer_read_one(struct att_broker *b)
 			att_peer_close(b);
 		return 0;
 	}
+	/* no type the logger may send carries an fd (chan_recv checked) */
 	/* security 33: field values, before any handler sees them */
 	if (chan_msg_check(msg.type, msg.u.raw, msg.len, &why) < 0) {
 		att_peer_lost(b, why);
@@ -176,19 +172,17 @@ att_peer_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 			return;
 }
 
-/* At ATT_CLOSE: every frame sent before the logger's drain, queued. */
-void
-att_peer_drain(struct att_broker *b)
-{
-	for (int i = 0; i < ATT_DRAIN_MAX; i++)
-		if (att_peer_read_one(b) == 0)
-			return;
-}
-
-/* A new pair from the reaper replaces the old one, if any. */
+/*
+ * A new pair from the reaper replaces the old one, if any. The logger at
+ * its other end holds no client (a new logger, or one that dropped them
+ * with the old pair): each is handed over again, in order, and those
+ * already attached go on being read meanwhile.
+ */
 void
 att_peer_set(struct att_broker *b, int fd, uint32_t generation)
 {
+	struct att_client *c;
+
 	att_peer_close(b);
 	if (io_set_nonblock(fd, true) < 0) {
 		diag_warn("attach: logger pair:");
@@ -204,8 +198,7 @@ att_peer_set(struct att_broker *b, int fd, uint32_t generation)
 		fatalx("attach: cannot watch the logger pair");
 	b->peer_fd = fd;
 	b->generation = generation;
-	/* architecture.md: first say whether clients are attached */
-	att_peer_clients(b, b->nclients > 0);
-	/* a connection that waited for a pair asks again */
-	att_listener_resume(b);
+	TAILQ_FOREACH(c, &b->clients, entry)
+		c->hand_owed = true;
+	att_peer_flush(b);
 }

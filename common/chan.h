@@ -33,7 +33,7 @@ struct chan_msg {
 		struct chan_log_reopen log_reopen;
 		struct chan_log_drained log_drained;
 		struct chan_peer peer;
-		struct chan_att_clients att_clients;
+		struct chan_att_client att_client;
 		struct chan_att_fd att_fd;
 		struct chan_att_closed att_closed;
 		struct chan_listener listener;

@@ -36,12 +36,12 @@ const struct chan_spec chan_specs[CHAN_TYPE_MAX] = {
 	    CHAN_SIZE(struct chan_peer) },
 	[CHAN_PEER_LOST]   = { "PEER_LOST",	CHAN_CHILD,	0,
 	    CHAN_SIZE(struct chan_peer) },
-	[CHAN_OUTPUT]	   = { "OUTPUT",	CHAN_LOGGER,	0,
-	    CHAN_RANGE(2, CHAN_OUTPUT_MAX) },
-	[CHAN_ATT_CLIENTS] = { "ATT_CLIENTS",	CHAN_BROKER,	0,
-	    CHAN_SIZE(struct chan_att_clients) },
-	[CHAN_ATT_CLIENTS_ACK] = { "ATT_CLIENTS_ACK", CHAN_LOGGER, 0,
-	    CHAN_SIZE(struct chan_att_clients) },
+	[CHAN_ATT_CLIENT]  = { "ATT_CLIENT",	CHAN_BROKER,	1,
+	    CHAN_SIZE(struct chan_att_client) },
+	[CHAN_ATT_CLIENT_ACK] = { "ATT_CLIENT_ACK", CHAN_LOGGER, 0,
+	    CHAN_SIZE(struct chan_att_client) },
+	[CHAN_ATT_CLIENT_GONE] = { "ATT_CLIENT_GONE", CHAN_LOGGER, 0,
+	    CHAN_SIZE(struct chan_att_client) },
 	[CHAN_ATT_FD]	   = { "ATT_FD",	CHAN_REAPER,	1,
 	    CHAN_SIZE(struct chan_att_fd) },
 	[CHAN_ATT_STDIN_CLOSED] = { "ATT_STDIN_CLOSED", CHAN_BROKER, 0,
@@ -59,7 +59,6 @@ const struct chan_spec chan_specs[CHAN_TYPE_MAX] = {
 
 /* The decoder copies a payload into chan_msg.u.raw: no bound may exceed it. */
 _Static_assert(CHAN_DIAG_MAX <= CHAN_PAYLOAD_MAX, "DIAG bound");
-_Static_assert(CHAN_OUTPUT_MAX <= CHAN_PAYLOAD_MAX, "OUTPUT bound");
 _Static_assert(CHAN_NOTIFY_MAX <= CHAN_PAYLOAD_MAX, "NOTIFY bound");
 _Static_assert(CHAN_NOTIFY_MAX == NOTIFY_MSG_MAX, "spec 13 bound");
 
@@ -142,24 +141,14 @@ chan_check_pad(const void *p, size_t off)
 }
 
 static const char *
-chan_check_output(const void *p)
+chan_check_att_client(const void *p)
 {
-	const unsigned char *stream = p;
-
-	if (*stream != CHAN_STREAM_STDOUT && *stream != CHAN_STREAM_STDERR)
-		return "bad stream";
-	return NULL;
-}
-
-static const char *
-chan_check_att_clients(const void *p)
-{
-	struct chan_att_clients c;
+	struct chan_att_client c;
 
 	memcpy(&c, p, sizeof(c));
-	if (c.attached > 1)
-		return "bad attached flag";
-	return chan_check_pad(p, offsetof(struct chan_att_clients, pad));
+	if (c.id == 0)
+		return "bad client id";
+	return chan_check_pad(p, offsetof(struct chan_att_client, pad));
 }
 
 static const char *
@@ -239,11 +228,10 @@ chan_check_fields(unsigned type, const void *payload, size_t len)
 	case CHAN_PEER:
 	case CHAN_PEER_LOST:
 		return chan_check_pad(payload, offsetof(struct chan_peer, pad));
-	case CHAN_OUTPUT:
-		return chan_check_output(payload);
-	case CHAN_ATT_CLIENTS:
-	case CHAN_ATT_CLIENTS_ACK:
-		return chan_check_att_clients(payload);
+	case CHAN_ATT_CLIENT:
+	case CHAN_ATT_CLIENT_ACK:
+	case CHAN_ATT_CLIENT_GONE:
+		return chan_check_att_client(payload);
 	case CHAN_ATT_FD:
 		return chan_check_att_fd(payload);
 	case CHAN_ATT_CLOSED:

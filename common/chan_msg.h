@@ -14,7 +14,7 @@
 #include "common/compiler.h"
 
 /* Bumped whenever a type or payload changes; sent in HELLO. */
-#define CHAN_VERSION 3
+#define CHAN_VERSION 4
 
 /* Roles, as bits: a type's `from` is the set of roles that may send it. */
 enum chan_role {
@@ -36,9 +36,9 @@ enum chan_type {
 	CHAN_LOG_DRAINED, /* logger -> reaper: byte and loss counters */
 	CHAN_PEER,	  /* reaper -> child; fd: its end of a new pair */
 	CHAN_PEER_LOST,	  /* child -> reaper: bad message on the pair */
-	CHAN_OUTPUT,	  /* logger -> broker: stream byte + output bytes */
-	CHAN_ATT_CLIENTS, /* broker -> logger: clients attached, or none */
-	CHAN_ATT_CLIENTS_ACK,	/* logger -> broker: forwarding from here on */
+	CHAN_ATT_CLIENT,  /* broker -> logger: client id; fd: its socket */
+	CHAN_ATT_CLIENT_ACK,	/* logger -> broker: it has the client's output */
+	CHAN_ATT_CLIENT_GONE,	/* logger -> broker: a send to it failed */
 	CHAN_ATT_FD,	  /* reaper -> broker: fd kind; fd: the object */
 	CHAN_ATT_STDIN_CLOSED,	/* broker -> reaper: stdin closed (spec 7.4) */
 	CHAN_ATT_CLOSE,	  /* reaper -> broker: deliver, close clients */
@@ -57,11 +57,11 @@ struct chan_hdr {
 };
 _Static_assert(sizeof(struct chan_hdr) == 8, "chan_hdr layout");
 
-/* Largest payload of any type (CHAN_OUTPUT's frames bound it today). */
 #define CHAN_DIAG_MAX 1025 /* level byte + DIAG_TEXT_MAX */
 /* spec 13: the kept lines of one datagram of at most 32768 bytes */
 #define CHAN_NOTIFY_MAX 32768
-#define CHAN_PAYLOAD_MAX (1 + 65536) /* CHAN_OUTPUT_MAX */
+/* Largest payload of any type (CHAN_NOTIFY's bounds it). */
+#define CHAN_PAYLOAD_MAX CHAN_NOTIFY_MAX
 #define CHAN_MSG_MAX (sizeof(struct chan_hdr) + CHAN_PAYLOAD_MAX)
 
 struct chan_hello {
@@ -134,19 +134,23 @@ struct chan_peer {
 _Static_assert(sizeof(struct chan_peer) == 8, "chan_peer layout");
 
 /*
- * CHAN_OUTPUT payload: one stream byte (CHAN_STREAM_STDOUT/STDERR), then
- * 1..CHAN_OUTPUT_DATA_MAX bytes, a whole read of the logger's (64 KiB):
- * one message a chunk, not eight (bench figure 4). The broker cuts it
- * into attach records of at most 8192 bytes (spec 7.3, ATT_RECORD_MAX).
+ * CHAN_ATT_CLIENT, _ACK and _GONE (architecture.md "Channels", README "How
+ * the processes fit"): the broker accepts a client and hands the logger a
+ * copy of its socket with an id; the logger sends it container output
+ * itself (spec 7.3) and acknowledges, and only then does the broker read
+ * the client's input, so output that input causes always reaches it. A
+ * send that fails ends the client's output: the logger closes its copy
+ * and says GONE, and the broker finishes the connection (spec 7.4).
  */
-#define CHAN_OUTPUT_DATA_MAX 65536 /* LOG_READ_MAX */
-#define CHAN_OUTPUT_MAX (1 + CHAN_OUTPUT_DATA_MAX)
+/* security 8: the most clients the broker serves at once (ATT_MAX_CLIENTS,
+ * at least 1000), and so hands the logger. */
+#define CHAN_ATT_CLIENTS_MAX 1024
 
-struct chan_att_clients {
-	uint32_t attached; /* 0: no client, 1: at least one */
+struct chan_att_client {
+	uint32_t id;	/* the broker's, never 0 */
 	uint32_t pad;
 };
-_Static_assert(sizeof(struct chan_att_clients) == 8, "chan_att_clients");
+_Static_assert(sizeof(struct chan_att_client) == 8, "chan_att_client");
 
 /* What a CHAN_ATT_FD hands the broker. */
 enum chan_att_fd_kind {
@@ -171,12 +175,12 @@ _Static_assert(sizeof(struct chan_att_fd) == 8, "chan_att_fd layout");
  * every line against the fixed list (common/notify.h, security 6).
  */
 
+/* The logger counts and reports output dropped for slow clients itself. */
 struct chan_att_closed {
-	uint64_t dropped; /* output bytes dropped for slow clients, in all */
 	uint32_t clients; /* clients closed */
 	uint32_t pad;
 };
-_Static_assert(sizeof(struct chan_att_closed) == 16, "chan_att_closed");
+_Static_assert(sizeof(struct chan_att_closed) == 8, "chan_att_closed");
 
 /*
  * CHAN_LISTENER (security.md "Seccomp policy", audit mode): sent right

@@ -155,19 +155,18 @@ flood(enum hostile_flood f)
 
 /* security 33 on the logger<->broker pair: the peer renews it. */
 static void
-bad_stream(int peer)
+bad_client_id(int peer)
 {
-	static const unsigned char output[] = {7, 'x'};
-	struct chan_att_clients a = {.attached = 7};
+	struct chan_att_client a = {.id = 0};
+	int fds[1] = {0}; /* /dev/null, since the sandbox (life.c) */
 
 	if (peer < 0)
-		fatalx("hostile: bad_stream without a peer");
+		fatalx("hostile: bad_client_id without a peer");
 	h.chan = peer;
 	if (h.role == CHAN_LOGGER)
-		raw(CHAN_OUTPUT, sizeof(output), output, sizeof(output), NULL,
-		    0);
+		raw(CHAN_ATT_CLIENT_ACK, sizeof(a), &a, sizeof(a), NULL, 0);
 	else
-		raw(CHAN_ATT_CLIENTS, sizeof(a), &a, sizeof(a), NULL, 0);
+		raw(CHAN_ATT_CLIENT, sizeof(a), &a, sizeof(a), fds, 1);
 }
 
 void
@@ -216,8 +215,8 @@ hostile_act(struct event_base *base, int chan, struct event *chan_ev,
 	} else if (strcmp(kind, "diag_control") == 0) {
 		raw(CHAN_DIAG, sizeof(ctl_text) - 1, ctl_text,
 		    sizeof(ctl_text) - 1, NULL, 0);
-	} else if (strcmp(kind, "bad_stream") == 0) {
-		bad_stream(peer);
+	} else if (strcmp(kind, "bad_client_id") == 0) {
+		bad_client_id(peer);
 	} else if (strcmp(kind, "diag_flood") == 0) {
 		flood(FLOOD_DIAG);
 	} else if (strcmp(kind, "reopen_flood") == 0) {

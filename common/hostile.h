@@ -19,14 +19,14 @@ struct event_base;
  * once per process. One-shot kinds send at once; floods and stop_reading
  * run from a timer on `base` (stop_reading removes `chan_ev` first).
  * `generation` and `peer` are the child's logger<->broker pair (-1: none)
- * and its generation, for PEER_LOST and bad_stream. An unknown kind is
+ * and its generation, for PEER_LOST and bad_client_id. An unknown kind is
  * fatal to the child, so a mistyped test fails.
  *
  * Kinds: short, length_mismatch, oversized, unknown_type, downward_type,
  * second_hello, drained_unasked, fd_attached, two_fds, bad_sink,
  * bad_level, diag_control, diag_flood, reopen_flood, stop_reading, and
- * bad_stream, sent to the peer instead (security 33: the logger's OUTPUT
- * of stream 7, the broker's ATT_CLIENTS of 7).
+ * bad_client_id, sent to the peer instead (security 33: the logger's
+ * ATT_CLIENT_ACK, the broker's ATT_CLIENT, of client id 0).
  */
 void hostile_act(struct event_base *base, int chan, struct event *chan_ev,
     unsigned role, const char *kind, int peer, uint32_t generation);

@@ -2,15 +2,17 @@
 /*
  * logger/logger.h: the logger's state. Owns the container's output read
  * ends (or the pty master), the k8s-file sink fd and the journal socket
- * it was given and its end of the logger<->broker pair; reads, formats,
- * writes, syncs and sends
- * output frames. Never opens a path, creates a socket, execs or signals,
- * never writes to the pty and never waits for the broker longer than
- * LOG_PEER_STALL_MS: a new log file is asked of the reaper
- * (CHAN_LOG_REOPEN) and arrives as an fd.
+ * it was given, its end of the logger<->broker pair and a copy of each
+ * attach client's socket the broker handed over; reads, formats, writes,
+ * syncs and sends attach records. Never opens a path, creates a socket,
+ * execs or signals, never writes to the pty, never reads a client and
+ * never waits for a client or the broker: a new log file is asked of the
+ * reaper (CHAN_LOG_REOPEN) and arrives as an fd.
  */
 #ifndef VIGIL_LOGGER_H
 #define VIGIL_LOGGER_H
+
+#include <sys/queue.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +22,7 @@
 #include "common/role.h"
 #include "logger/journald.h"
 #include "logger/k8s.h"
+#include "logger/queue.h"
 
 struct event;
 struct event_base;
@@ -34,20 +37,31 @@ _Static_assert(LOG_READ_MAX == ROLE_LOG_READ_MAX, "the reaper's bound");
 _Static_assert(LOG_OUT_MAX >= LOG_K8S_OVERHEAD + LOG_READ_MAX,
     "a whole chunk must fit one record");
 /* RLIMIT_NOFILE of the logger: channel, two sources, one sink, libevent,
- * the broker pair and its replacement while both are held. */
-#define LOG_NOFILE 32
+ * the broker pair and its replacement while both are held, and a copy of
+ * every attach client's socket. */
+#define LOG_NOFILE (32 + CHAN_ATT_CLIENTS_MAX)
 /* spec 6.3: a hung-up pty is tried again this often, never polled. */
 #define LOG_PTY_RETRY_MS 100
-/*
- * spec 7.3, security 7 and 9: while clients are attached the logger waits
- * for room in the broker pair (the broker drains it into per-client queues
- * and drops per client, so only a broker too slow or stopped fills it),
- * but at most this long without a frame going out: a stopped or dead
- * broker costs one such stall, then frames without room are dropped. Long
- * against a broker's scheduling delay on a loaded node, short against the
- * container's pipe filling meanwhile.
- */
-#define LOG_PEER_STALL_MS 500
+/* spec 7.3: stream byte + at most 8192 bytes (spec 0.3 BufSize); a chunk
+ * is cut into records of this size. */
+#define LOG_RECORD_DATA_MAX 8192
+#define LOG_RECORD_MAX (1 + LOG_RECORD_DATA_MAX)
+/* Records of one chunk: one sendmmsg a client. */
+#define LOG_CHUNK_RECORDS \
+	((LOG_READ_MAX + LOG_RECORD_DATA_MAX - 1) / LOG_RECORD_DATA_MAX)
+/* security 7: the queue of a client that is behind, about 32 full
+ * records, allocated only while it is behind. */
+#define LOG_CLIENT_QUEUE (256 * 1024)
+_Static_assert(LOG_RECORD_MAX <= LOG_QUEUE_RECORD_MAX, "record prefix");
+_Static_assert(LOG_CLIENT_QUEUE >= LOG_QUEUE_PREFIX + LOG_RECORD_MAX,
+    "a queue holds at least one record");
+/* Queued records to one client per sendmmsg. */
+#define LOG_SEND_BATCH 16
+/* Pair messages (handed clients) read per wake-up. */
+#define LOG_PEER_BATCH 64
+/* spec 10.2: how long slow clients get, in all, after the final drain to
+ * take what is queued for them. */
+#define LOG_CLOSE_GRACE_MS 1000
 
 struct logger;
 
@@ -62,30 +76,38 @@ struct log_source {
 };
 
 /*
+ * An attach client the broker handed over (CHAN_ATT_CLIENT): our copy of
+ * its socket, written to and never read (the broker reads its input).
+ * The entry outlives the fd while a message about it is owed the broker.
+ */
+struct log_client {
+	TAILQ_ENTRY(log_client) entry;
+	struct logger *l;
+	uint32_t id;		/* the broker's */
+	int fd;			/* -1: output to it ended */
+	struct event *hev;	/* EV_CLOSED|EV_ET: a hang-up */
+	struct event *wev;	/* EV_WRITE|EV_ET, only while it is behind */
+	bool wev_on;
+	struct log_queue q;	/* buf NULL while it keeps up */
+	bool ack_owed;		/* CHAN_ATT_CLIENT_ACK not sent yet */
+	bool gone_owed;		/* CHAN_ATT_CLIENT_GONE not sent yet */
+	bool dropping;		/* in a drop episode (spec 7.5) */
+	uint64_t episode_dropped;
+};
+
+TAILQ_HEAD(log_client_list, log_client);
+
+/*
  * The logger's end of the logger<->broker pair (architecture.md
- * "Channels"). Non-blocking: the rest of a chunk whose frame found no room
- * waits in the read buffer, with the sources not read, for at most
- * LOG_PEER_STALL_MS without progress; then it is dropped and counted, and
- * so is every frame without room until one fits again. At most one
- * CHAN_ATT_CLIENTS_ACK waits for room, and while it waits the broker's
- * next message is not read.
+ * "Channels", README "How the processes fit"): attach clients in, their
+ * acknowledgements and ends out. Non-blocking; what does not fit waits
+ * for EV_WRITE, and nothing else waits for it.
  */
 struct log_peer {
 	int fd;			/* -1: no broker pair now */
 	uint32_t generation;	/* named back in CHAN_PEER_LOST */
-	struct event *rev;	/* CHAN_ATT_CLIENTS */
-	struct event *wev;	/* while an ACK or frames wait for room */
-	struct event *stall;	/* LOG_PEER_STALL_MS without progress */
-	bool forwarding;	/* send frames: clients, or not known yet */
-	bool ack_pending;
-	uint32_t ack_attached;	/* the pending ACK's value */
-	const char *pend;	/* the chunk's frames not yet sent */
-	size_t pend_len;
-	unsigned pend_stream;
-	bool blocked;		/* the sources wait for `pend` to go out */
-	bool stalled;		/* dropping: no wait until a frame fits */
-	uint64_t dropping;	/* bytes dropped in this episode */
-	uint64_t dropped;	/* bytes dropped in all */
+	struct event *rev;	/* CHAN_ATT_CLIENT, at priority 0 */
+	struct event *wev;	/* while an ACK or GONE waits for room */
 };
 
 /*
@@ -112,6 +134,13 @@ struct logger {
 	struct log_source src[2];
 
 	struct log_peer peer;
+	struct log_client_list clients;
+	unsigned nclients;		/* with an fd */
+	bool clients_closed;		/* after the drain: no more clients */
+	bool clients_closing;		/* the last records go out */
+	struct event *close_timer;	/* LOG_CLOSE_GRACE_MS */
+	uint64_t att_dropped;		/* output bytes dropped for clients */
+	int32_t sync_errno;		/* of the drain's fsync */
 
 	int sink_fd; /* the k8s-file log, -1 with -l none */
 	bool sink_seen; /* a first k8s-file sink arrived */
@@ -128,7 +157,6 @@ struct logger {
 	size_t olen;
 	struct log_k8s_chunk chunk;	/* the chunk being formatted */
 	bool chunk_busy;		/* waiting for a reopen mid-chunk */
-	/* also not read while peer.blocked: the chunk's frames wait */
 	char ts[LOG_K8S_TS_LEN + 1];
 
 	bool draining;
@@ -150,16 +178,15 @@ void log_source_add(struct logger *, unsigned stream, unsigned flags, int fd);
 void log_sink_set(struct logger *, int fd, int64_t counted);
 void log_drain(struct logger *);
 void log_resume(struct logger *);
+void log_drain_done(struct logger *);
 
-/* frames.c */
+/* clients.c */
 void log_peer_init(struct logger *);
 void log_peer_set(struct logger *, uint32_t generation, int fd);
 void log_peer_close(struct logger *);
-void log_frames_queue(struct logger *, unsigned stream, const char *,
+void log_clients_chunk(struct logger *, unsigned stream, const char *,
     size_t);
-bool log_frames_flush(struct logger *);
-void log_frames_try(struct logger *);
-void log_frames_settle(struct logger *);
+void log_clients_close(struct logger *);
 
 /* journald.c */
 void log_jd_init(struct logger *);

@@ -142,13 +142,18 @@ setup(struct logger *l, const struct role_conf *rc)
 	l->obuf = io_buf_new(LOG_OUT_MAX);
 	log_jd_init(l);
 	cfg = event_config_new();
+	/* attach clients: edge-triggered writes and hang-ups (clients.c) */
 	if (l->rbuf == NULL || l->obuf == NULL || cfg == NULL ||
-	    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK) < 0)
+	    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK) < 0 ||
+	    event_config_require_features(cfg,
+		EV_FEATURE_ET | EV_FEATURE_EARLY_CLOSE) < 0)
 		fatalx("logger: out of memory");
 	/* built before seccomp, so epoll_create1 is not in the profile */
 	l->base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
-	if (l->base == NULL)
+	/* two priorities: the broker pair first (a client handed over
+	 * gets the chunk read in the same wake-up), then the rest */
+	if (l->base == NULL || event_base_priority_init(l->base, 2) < 0)
 		fatalx("logger: cannot create the event loop");
 	if (io_set_nonblock(l->chan, true) < 0)
 		fatal("logger: channel");

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * logger/reader.c: the data path (architecture.md): one large read per
- * wake-up, one timestamp per chunk, every record of the chunk formatted
- * into one buffer, one write per chunk, then the chunk sent on to the
- * broker as it was read. Waits for the reaper's fresh fd when
- * --log-size-max asks for a reopen (spec 9.3), and for room in the broker
- * pair (frames.c, bounded by LOG_PEER_STALL_MS), reading nothing more
- * meanwhile, so the pipe holds the rest and nothing is lost. Never writes
- * to a source. Keeps the progress page (common/role.h) current, so that a
+ * wake-up, the chunk sent to the attach clients as it was read
+ * (clients.c, never waiting), one timestamp per chunk, every record of
+ * the chunk formatted into one buffer, one write per chunk. Waits for the
+ * reaper's fresh fd when --log-size-max asks for a reopen (spec 9.3),
+ * reading nothing more meanwhile, so the pipe holds the rest and nothing
+ * is lost. Never writes to a source. Keeps the progress page (common/role.h) current, so that a
  * respawned logger cuts what its killed predecessor left half-written off
  * the log and writes no record of its own there (no marker: README
  * "Respawn").
@@ -30,7 +29,7 @@
 static void source_cb(evutil_socket_t, short, void *);
 static void retry_cb(evutil_socket_t, short, void *);
 
-/* Neither a reopen nor the broker pair holds the current chunk. */
+/* No reopen holds the current chunk. */
 static bool
 chunk_idle(const struct logger *l)
 {
@@ -38,7 +37,7 @@ chunk_idle(const struct logger *l)
 	if (l->fault_slow)
 		return false; /* logger.slow_ms: the pause is not over */
 #endif
-	return !l->chunk_busy && !l->peer.blocked;
+	return !l->chunk_busy;
 }
 
 static const struct timeval pty_retry = {
@@ -306,11 +305,10 @@ fault_slow_start(struct logger *l)
 #endif
 
 /*
- * One read. Returns 1 after a chunk (processed, or waiting for a reopen
- * or the broker), 0 when the source has nothing now (EAGAIN), is hung up
- * or is gone. Its frames go to the broker (spec 7.3) as far as they fit
- * at once, its records to the log, then the frames left (security 9:
- * frames never delay the log).
+ * One read. Returns 1 after a chunk (processed, or waiting for a reopen),
+ * 0 when the source has nothing now (EAGAIN), is hung up or is gone. The
+ * chunk goes to the attach clients first (spec 7.3; never waits, so it
+ * never delays the log: security 7), then its records to the log.
  */
 static int
 read_chunk(struct logger *l, struct log_source *s)
@@ -347,16 +345,14 @@ read_chunk(struct logger *l, struct log_source *s)
 	    l->bytes_read >= (uint64_t)FAULT_NUM(LOGGER_CRASH_AFTER_BYTES))
 		fault_crash();
 #endif
-	log_frames_queue(l, s->stream, l->rbuf, (size_t)n);
+	log_clients_chunk(l, s->stream, l->rbuf, (size_t)n);
 	/* spec 9.7: whole entries now; never waits (security 5) */
 	log_jd_chunk(l, s->stream, l->rbuf, (size_t)n);
 	(void)clock_gettime(CLOCK_REALTIME, &now);
 	(void)log_k8s_timestamp(l->ts, &now);
 	l->chunk = (struct log_k8s_chunk){ .data = l->rbuf, .len = (size_t)n,
 		.stream = s->stream, .ts = l->ts };
-	log_frames_try(l); /* what fits now; the rest after the records */
-	if (format_chunk(l) && !log_frames_flush(l))
-		sources_enable(l, false); /* log_resume() follows */
+	(void)format_chunk(l); /* false: a reopen, log_sink_set() resumes */
 #ifdef VIGIL_FAULTS
 	fault_slow_start(l);
 #endif
@@ -486,11 +482,11 @@ log_sink_set(struct logger *l, int fd, int64_t counted)
 	if (!l->reopen_pending)
 		return;
 	l->reopen_pending = false;
-	if (format_chunk(l) && log_frames_flush(l))
+	if (format_chunk(l))
 		log_resume(l);
 }
 
-/* The current chunk is done, records and frames: read, or drain, on. */
+/* The current chunk is done: read, or drain, on. */
 void
 log_resume(struct logger *l)
 {
@@ -506,15 +502,13 @@ log_resume(struct logger *l)
 /*
  * spec 10.2 steps 2-3: read every source until EAGAIN, EOF or a pty's
  * hang-up (a process in the background may hold the pipe open for ever),
- * then fsync unless --no-sync-log, then acknowledge. Resumed after a
- * reopen or a wait for the broker mid-drain (log_resume()); a stalled
- * broker delays it by LOG_PEER_STALL_MS at most (security 9).
+ * then fsync unless --no-sync-log; then the attach clients take their
+ * last records (clients.c), and log_drain_done() acknowledges. Resumed
+ * after a reopen mid-drain (log_resume()).
  */
 void
 log_drain(struct logger *l)
 {
-	struct chan_log_drained d = { 0 };
-
 	if (!chunk_idle(l))
 		return; /* continued by log_resume() */
 	for (size_t i = 0; i < 2; i++) {
@@ -525,14 +519,22 @@ log_drain(struct logger *l)
 	}
 	log_jd_drain(l);
 	write_episode_end(l); /* the count of a loss still going on */
+	l->sync_errno = 0;
 	if (l->sink_fd >= 0 && !l->conf->no_sync_log && fsync(l->sink_fd) < 0)
-		d.sync_errno = errno;
-	/* spec 10.2: the drain's frames went out (or were dropped) chunk by
-	 * chunk, so they are queued for the broker before the reaper hears
-	 * DRAINED; its drops are said */
-	log_frames_settle(l);
-	d.bytes_read = l->bytes_read;
-	d.bytes_lost = l->bytes_lost;
+		l->sync_errno = errno;
 	l->draining = false;
+	log_clients_close(l);
+}
+
+/* spec 10.2: logs written and synced, clients served: the reaper hears. */
+void
+log_drain_done(struct logger *l)
+{
+	struct chan_log_drained d = {
+		.bytes_read = l->bytes_read,
+		.bytes_lost = l->bytes_lost,
+		.sync_errno = l->sync_errno,
+	};
+
 	log_send(l, CHAN_LOG_DRAINED, &d, sizeof(d));
 }

@@ -463,15 +463,10 @@ on_stdin_closed(struct mon *m, struct mon_child *c VIGIL_UNUSED,
 
 static int
 on_att_closed(struct mon *m, struct mon_child *c VIGIL_UNUSED,
-    const struct chan_msg *msg)
+    const struct chan_msg *msg VIGIL_UNUSED)
 {
-	const struct chan_att_closed *a = &msg->u.att_closed;
-
 	if (!m->att_close_sent)
 		return -1;
-	if (a->dropped > 0)
-		diag_warnx("attach: %llu bytes of output were dropped for "
-		    "slow clients", (unsigned long long)a->dropped);
 	mon_att_closed(m);
 	return 0;
 }

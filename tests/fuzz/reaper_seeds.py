@@ -12,7 +12,7 @@ import struct
 
 OUT = "tests/fuzz/corpus/reaper"
 (HELLO, DIAG, TRAP, LOG_SINK, LOG_SOURCE, LOG_REOPEN, LOG_DRAIN, LOG_DRAINED,
- PEER, PEER_LOST, OUTPUT, ATT_CLIENTS, ATT_CLIENTS_ACK, ATT_FD,
+ PEER, PEER_LOST, ATT_CLIENT, ATT_CLIENT_ACK, ATT_CLIENT_GONE, ATT_FD,
  ATT_STDIN_CLOSED, ATT_CLOSE, ATT_CLOSED, NOTIFY) = range(1, 19)
 LOGGER, BROKER = 2, 4
 BROKER_ST, HELLO_ST = 0x01, 0x08
@@ -81,15 +81,16 @@ seeds = {
     "stdin_closed": (BROKER_ST | HELLO_ST | 0x80, 0,
                      [rec(msg(ATT_STDIN_CLOSED))] * 2),
     "att_closed": (BROKER_ST | HELLO_ST | 0x40, 0,
-                   [rec(msg(ATT_CLOSED, struct.pack("<QII", 7, 1, 0)))]),
+                   [rec(msg(ATT_CLOSED, struct.pack("<II", 1, 0)))]),
     "att_closed_unasked": (BROKER_ST | HELLO_ST, 0,
-                           [rec(msg(ATT_CLOSED, bytes(16)))]),
+                           [rec(msg(ATT_CLOSED, bytes(8)))]),
     "notify": (BROKER_ST | HELLO_ST | 0x20, 0, [rec(msg(NOTIFY, b"READY=1"))]),
     "notify_bad": (BROKER_ST | HELLO_ST | 0x20, 0,
                    [rec(msg(NOTIFY, b"MAINPID=1"))]),
     "notify_no_relay": (BROKER_ST | HELLO_ST, 0, [rec(msg(NOTIFY, b"READY=1"))]),
     "logger_sends_notify": (HELLO_ST | 0x20, 0, [rec(msg(NOTIFY, b"READY=1"))]),
-    "output_upward": (HELLO_ST, 0, [rec(msg(OUTPUT, b"\x02hello"))]),
+    "att_client_upward": (HELLO_ST, 0,
+                          [rec(msg(ATT_CLIENT_ACK, struct.pack("<II", 1, 0)))]),
     "bad_flags": (HELLO_ST, 0, [rec(msg(DIAG, b"\x01x", flags=1))]),
     "empty_dgram": (HELLO_ST, 0, [rec(b"")]),
     "violation_respawn": (RUNNING, OTHER,

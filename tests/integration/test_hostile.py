@@ -259,13 +259,13 @@ def test_sec33_diag_control_bytes_escaped():
 
 # security 33 on the logger<->broker pair: the receiving child refuses
 # the message, and the reaper makes a new pair; nobody is killed
-def test_sec33_output_stream_7_renews_pair():
-    hostile("logger", "bad_stream",
+def test_sec33_logger_bad_client_id_renews_pair():
+    hostile("logger", "bad_client_id",
             "attach: bad message from its peer; new pair", killed=False)
 
 
 def test_sec33_broker_bad_value_renews_pair():
-    hostile("broker", "bad_stream",
+    hostile("broker", "bad_client_id",
             "logger: bad message from its peer; new pair", killed=False)
 
 

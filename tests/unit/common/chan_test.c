@@ -236,10 +236,16 @@ Test(chan, round_trips_every_type)
 					round_trip(sv[0], sv[1], CHAN_REAPER, t,
 					    lens[l]);
 			}
-			for (size_t r = 0; r < VIGIL_NELEM(roles); r++)
-				if ((s->from & roles[r]) != 0)
+			for (size_t r = 0; r < VIGIL_NELEM(roles); r++) {
+				if ((s->from & roles[r]) == 0)
+					continue;
+				if (s->fds == 1)
+					round_trip_fd(sv[1], sv[0], roles[r], t,
+					    lens[l]);
+				else
 					round_trip(
 					    sv[1], sv[0], roles[r], t, lens[l]);
+			}
 		}
 	}
 }
@@ -268,28 +274,14 @@ Test(chan, passes_att_fd)
 	    sizeof(struct chan_att_fd));
 }
 
-/* spec 7.3: an OUTPUT payload is exactly an attach record, both bounds. */
-Test(chan, round_trips_output_records)
+/* An attach client socket, broker -> logger, passes like any fd. */
+Test(chan, passes_att_client)
 {
-	unsigned char rec[CHAN_OUTPUT_MAX];
-	struct chan_msg m;
-	const char *why = NULL;
 	int lp[2];
 
 	cr_assert_eq(chan_pair(lp), 0);
-	memset(rec, 'o', sizeof(rec));
-	rec[0] = CHAN_STREAM_STDERR;
-	cr_assert_eq(chan_send(lp[0], CHAN_OUTPUT, rec, sizeof(rec), -1), 0);
-	cr_assert_eq(chan_recv(lp[1], CHAN_LOGGER, &m, &why), 1, "%s", why);
-	cr_assert_eq(m.type, CHAN_OUTPUT);
-	cr_assert_eq(m.len, CHAN_OUTPUT_DATA_MAX + 1);
-	cr_assert_arr_eq(m.u.raw, rec, sizeof(rec));
-	rec[0] = CHAN_STREAM_STDOUT;
-	cr_assert_eq(chan_send(lp[0], CHAN_OUTPUT, rec, 2, -1), 0);
-	cr_assert_eq(chan_recv(lp[1], CHAN_LOGGER, &m, &why), 1, "%s", why);
-	cr_assert_eq(m.len, 2);
-	cr_assert_eq(m.u.raw[0], CHAN_STREAM_STDOUT);
-	cr_assert_eq(chan_msg_check(m.type, m.u.raw, m.len, &why), 0);
+	round_trip_fd(lp[0], lp[1], CHAN_BROKER, CHAN_ATT_CLIENT,
+	    sizeof(struct chan_att_client));
 	(void)close(lp[0]); /* test cleanup */
 	(void)close(lp[1]);
 }
@@ -297,25 +289,25 @@ Test(chan, round_trips_output_records)
 /* The broker's and the pair's payloads arrive field for field. */
 Test(chan, round_trips_broker_fields)
 {
-	struct chan_att_clients c = {.attached = 1}, cg;
-	struct chan_att_closed d = {.dropped = 1ULL << 40, .clients = 1000},
-			       dg;
+	struct chan_att_client c = {.id = 0xfffffffeu};
+	struct chan_att_closed d = {.clients = 1000}, dg;
 	struct chan_peer p = {.generation = 77}, pg;
 	struct chan_msg m;
 	const char *why = NULL;
 
-	cr_assert_eq(chan_send(sv[1], CHAN_ATT_CLIENTS, &c, sizeof(c), -1), 0);
-	cr_assert_eq(chan_recv(sv[0], CHAN_BROKER, &m, &why), 1, "%s", why);
-	memcpy(&cg, m.u.raw, sizeof(cg));
-	cr_assert_eq(cg.attached, 1);
 	cr_assert_eq(
-	    chan_send(sv[1], CHAN_ATT_CLIENTS_ACK, &c, sizeof(c), -1), 0);
+	    chan_send(sv[1], CHAN_ATT_CLIENT_ACK, &c, sizeof(c), -1), 0);
 	cr_assert_eq(chan_recv(sv[0], CHAN_LOGGER, &m, &why), 1, "%s", why);
-	cr_assert_eq(m.type, CHAN_ATT_CLIENTS_ACK);
+	cr_assert_eq(m.type, CHAN_ATT_CLIENT_ACK);
+	cr_assert_eq(m.u.att_client.id, 0xfffffffeu);
+	cr_assert_eq(
+	    chan_send(sv[1], CHAN_ATT_CLIENT_GONE, &c, sizeof(c), -1), 0);
+	cr_assert_eq(chan_recv(sv[0], CHAN_LOGGER, &m, &why), 1, "%s", why);
+	cr_assert_eq(m.type, CHAN_ATT_CLIENT_GONE);
+	cr_assert_eq(m.u.att_client.id, 0xfffffffeu);
 	cr_assert_eq(chan_send(sv[1], CHAN_ATT_CLOSED, &d, sizeof(d), -1), 0);
 	cr_assert_eq(chan_recv(sv[0], CHAN_BROKER, &m, &why), 1, "%s", why);
 	memcpy(&dg, m.u.raw, sizeof(dg));
-	cr_assert_eq(dg.dropped, 1ULL << 40);
 	cr_assert_eq(dg.clients, 1000);
 	cr_assert_eq(chan_send(sv[1], CHAN_PEER_LOST, &p, sizeof(p), -1), 0);
 	cr_assert_eq(chan_recv(sv[0], CHAN_BROKER, &m, &why), 1, "%s", why);
@@ -511,10 +503,9 @@ Test(chan, rejects_types_from_the_wrong_child)
 		unsigned type, peer;
 		size_t len;
 	} bad[] = {
-	    {CHAN_OUTPUT, CHAN_BROKER, 2},
-	    {CHAN_ATT_CLIENTS, CHAN_LOGGER, sizeof(struct chan_att_clients)},
-	    {CHAN_ATT_CLIENTS_ACK, CHAN_BROKER,
-		sizeof(struct chan_att_clients)},
+	    {CHAN_ATT_CLIENT_ACK, CHAN_BROKER, sizeof(struct chan_att_client)},
+	    {CHAN_ATT_CLIENT_GONE, CHAN_BROKER,
+		sizeof(struct chan_att_client)},
 	    {CHAN_ATT_STDIN_CLOSED, CHAN_LOGGER, 0},
 	    {CHAN_ATT_CLOSED, CHAN_LOGGER, sizeof(struct chan_att_closed)},
 	    {CHAN_LOG_DRAINED, CHAN_BROKER, sizeof(struct chan_log_drained)},
@@ -569,7 +560,8 @@ Test(chan, rejects_for_no_or_mixed_peer)
 	    0);
 	expect_reject(
 	    sv[0], CHAN_CHILD, "type not allowed from this peer", before);
-	raw_msg(sv[1], CHAN_OUTPUT, 2, NULL, 0);
+	raw_msg(sv[1], CHAN_ATT_CLIENT_ACK, sizeof(struct chan_att_client),
+	    NULL, 0);
 	expect_reject(
 	    sv[0], CHAN_CHILD, "type not allowed from this peer", before);
 }
@@ -923,15 +915,15 @@ Test(chan, table_says_what_chan_msg_h_says)
 	    [CHAN_LOG_DRAINED] = {"LOG_DRAINED", CHAN_LOGGER, 0, 24, 24},
 	    [CHAN_PEER] = {"PEER", CHAN_REAPER, 1, 8, 8},
 	    [CHAN_PEER_LOST] = {"PEER_LOST", CHAN_CHILD, 0, 8, 8},
-	    [CHAN_OUTPUT] = {"OUTPUT", CHAN_LOGGER, 0, 2, 65537},
-	    [CHAN_ATT_CLIENTS] = {"ATT_CLIENTS", CHAN_BROKER, 0, 8, 8},
-	    [CHAN_ATT_CLIENTS_ACK] = {"ATT_CLIENTS_ACK", CHAN_LOGGER, 0, 8,
+	    [CHAN_ATT_CLIENT] = {"ATT_CLIENT", CHAN_BROKER, 1, 8, 8},
+	    [CHAN_ATT_CLIENT_ACK] = {"ATT_CLIENT_ACK", CHAN_LOGGER, 0, 8, 8},
+	    [CHAN_ATT_CLIENT_GONE] = {"ATT_CLIENT_GONE", CHAN_LOGGER, 0, 8,
 		8},
 	    [CHAN_ATT_FD] = {"ATT_FD", CHAN_REAPER, 1, 8, 8},
 	    [CHAN_ATT_STDIN_CLOSED] = {"ATT_STDIN_CLOSED", CHAN_BROKER, 0, 0,
 		0},
 	    [CHAN_ATT_CLOSE] = {"ATT_CLOSE", CHAN_REAPER, 0, 0, 0},
-	    [CHAN_ATT_CLOSED] = {"ATT_CLOSED", CHAN_BROKER, 0, 16, 16},
+	    [CHAN_ATT_CLOSED] = {"ATT_CLOSED", CHAN_BROKER, 0, 8, 8},
 	    [CHAN_NOTIFY] = {"NOTIFY", CHAN_BROKER, 0, 1, 32768},
 	    [CHAN_LISTENER] = {"LISTENER", CHAN_CHILD, 0, 8, 8},
 	};
@@ -1035,38 +1027,23 @@ Test(chan, checks_log_fields)
 }
 
 /* security 33: the pair's and the broker's fields */
-Test(chan, checks_output_stream)
-{
-	unsigned char rec[3] = {CHAN_STREAM_STDOUT, 'h', 'i'};
-
-	expect_fields(CHAN_OUTPUT, rec, sizeof(rec), NULL);
-	rec[0] = CHAN_STREAM_STDERR;
-	expect_fields(CHAN_OUTPUT, rec, sizeof(rec), NULL);
-	rec[0] = 1; /* spec 7.3: stdin, never sent */
-	expect_fields(CHAN_OUTPUT, rec, sizeof(rec), "bad stream");
-	rec[0] = 0;
-	expect_fields(CHAN_OUTPUT, rec, sizeof(rec), "bad stream");
-	rec[0] = 4;
-	expect_fields(CHAN_OUTPUT, rec, sizeof(rec), "bad stream");
-	expect_fields(CHAN_OUTPUT, rec, 1, "bad payload length");
-}
-
-Test(chan, checks_att_clients_fields)
+Test(chan, checks_att_client_fields)
 {
 	static const unsigned types[] = {
-	    CHAN_ATT_CLIENTS, CHAN_ATT_CLIENTS_ACK};
+	    CHAN_ATT_CLIENT, CHAN_ATT_CLIENT_ACK, CHAN_ATT_CLIENT_GONE};
 
 	for (size_t i = 0; i < VIGIL_NELEM(types); i++) {
-		struct chan_att_clients c = {.attached = 0};
+		struct chan_att_client c = {.id = 1};
 
 		expect_fields(types[i], &c, sizeof(c), NULL);
-		c.attached = 1;
+		c.id = 0xffffffffu;
 		expect_fields(types[i], &c, sizeof(c), NULL);
-		c.attached = 2;
-		expect_fields(types[i], &c, sizeof(c), "bad attached flag");
-		c.attached = 1;
+		c.id = 0;
+		expect_fields(types[i], &c, sizeof(c), "bad client id");
+		c.id = 1;
 		c.pad = 1;
 		expect_fields(types[i], &c, sizeof(c), "nonzero padding");
+		expect_fields(types[i], &c, 4, "bad payload length");
 	}
 }
 
@@ -1089,7 +1066,7 @@ Test(chan, checks_att_fd_kind)
 Test(chan, checks_peer_and_closed_padding)
 {
 	struct chan_peer p = {.generation = 0xffffffffu};
-	struct chan_att_closed c = {.dropped = 5, .clients = 2};
+	struct chan_att_closed c = {.clients = 2};
 
 	expect_fields(CHAN_PEER, &p, sizeof(p), NULL);
 	expect_fields(CHAN_PEER_LOST, &p, sizeof(p), NULL);
@@ -1129,12 +1106,19 @@ Test(chan, rejects_broker_fds_missing)
 	expect_reject(sv[1], CHAN_REAPER, "wrong fd count", before);
 }
 
-Test(chan, rejects_output_out_of_bounds)
+/* An attach client without its socket, or an ACK with one. */
+Test(chan, rejects_att_client_fd_count)
 {
 	int before = fd_count();
+	int p[2];
 
-	raw_msg(sv[1], CHAN_OUTPUT, 1, NULL, 0);
-	expect_reject(sv[0], CHAN_LOGGER, "bad payload length", before);
-	raw_msg(sv[1], CHAN_OUTPUT, CHAN_OUTPUT_MAX + 1, NULL, 0);
-	expect_reject(sv[0], CHAN_LOGGER, "bad payload length", before);
+	raw_msg(sv[1], CHAN_ATT_CLIENT, sizeof(struct chan_att_client), NULL,
+	    0);
+	expect_reject(sv[0], CHAN_BROKER, "wrong fd count", before);
+	make_pipe(p);
+	raw_msg(sv[1], CHAN_ATT_CLIENT_ACK, sizeof(struct chan_att_client),
+	    &p[0], 1);
+	(void)close(p[0]); /* the receiver closes its copy */
+	(void)close(p[1]);
+	expect_reject(sv[0], CHAN_LOGGER, "wrong fd count", before);
 }

@@ -1,21 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * attach/queue.c: a client's fixed output ring (security 7: a client that
+ * logger/queue.c: a client's fixed output ring (security 7: a client that
  * does not read costs at most its ring). Pure: no I/O, no allocation
- * after att_queue_init().
+ * after log_queue_init().
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach/queue.h"
+#include "logger/queue.h"
 
 int
-att_queue_init(struct att_queue *q, size_t size)
+log_queue_init(struct log_queue *q, size_t size)
 {
 	memset(q, 0, sizeof(*q));
 	/* one record and its prefix must always fit an empty ring */
-	if (size < ATT_QUEUE_PREFIX + 1) {
+	if (size < LOG_QUEUE_PREFIX + 1) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -26,7 +26,7 @@ att_queue_init(struct att_queue *q, size_t size)
 }
 
 void
-att_queue_free(struct att_queue *q)
+log_queue_free(struct log_queue *q)
 {
 	free(q->buf);
 	memset(q, 0, sizeof(*q));
@@ -34,7 +34,7 @@ att_queue_free(struct att_queue *q)
 
 /* Copies n bytes in at ring offset off, wrapping at the end. */
 static void
-att_queue_put(struct att_queue *q, size_t off, const void *src, size_t n)
+log_queue_put(struct log_queue *q, size_t off, const void *src, size_t n)
 {
 	size_t first = q->size - off;
 
@@ -45,21 +45,21 @@ att_queue_put(struct att_queue *q, size_t off, const void *src, size_t n)
 }
 
 bool
-att_queue_push(struct att_queue *q, const void *rec, size_t len)
+log_queue_push(struct log_queue *q, const void *rec, size_t len)
 {
-	unsigned char prefix[ATT_QUEUE_PREFIX];
+	unsigned char prefix[LOG_QUEUE_PREFIX];
 	size_t tail;
 
-	if (len == 0 || len > ATT_QUEUE_RECORD_MAX || q->buf == NULL)
+	if (len == 0 || len > LOG_QUEUE_RECORD_MAX || q->buf == NULL)
 		return false;
-	if (len + ATT_QUEUE_PREFIX > q->size - q->used)
+	if (len + LOG_QUEUE_PREFIX > q->size - q->used)
 		return false; /* security 7: refused whole, never cut */
 	prefix[0] = (unsigned char)(len & 0xff);
 	prefix[1] = (unsigned char)(len >> 8);
 	tail = (q->head + q->used) % q->size;
-	att_queue_put(q, tail, prefix, sizeof(prefix));
-	att_queue_put(q, (tail + ATT_QUEUE_PREFIX) % q->size, rec, len);
-	q->used += len + ATT_QUEUE_PREFIX;
+	log_queue_put(q, tail, prefix, sizeof(prefix));
+	log_queue_put(q, (tail + LOG_QUEUE_PREFIX) % q->size, rec, len);
+	q->used += len + LOG_QUEUE_PREFIX;
 	q->bytes += len;
 	q->records++;
 	return true;
@@ -67,7 +67,7 @@ att_queue_push(struct att_queue *q, const void *rec, size_t len)
 
 /* The oldest record's length, read across the wrap if need be. */
 static size_t
-att_queue_head_len(const struct att_queue *q)
+log_queue_head_len(const struct log_queue *q)
 {
 	unsigned char lo = q->buf[q->head];
 	unsigned char hi = q->buf[(q->head + 1) % q->size];
@@ -76,15 +76,15 @@ att_queue_head_len(const struct att_queue *q)
 }
 
 size_t
-att_queue_peek(const struct att_queue *q, struct iovec iov[2], int *niov)
+log_queue_peek(const struct log_queue *q, struct iovec iov[2], int *niov)
 {
 	size_t len, off, first;
 
 	*niov = 0;
 	if (q->records == 0)
 		return 0;
-	len = att_queue_head_len(q);
-	off = (q->head + ATT_QUEUE_PREFIX) % q->size;
+	len = log_queue_head_len(q);
+	off = (q->head + LOG_QUEUE_PREFIX) % q->size;
 	first = q->size - off;
 	if (first > len)
 		first = len;
@@ -100,30 +100,30 @@ att_queue_peek(const struct att_queue *q, struct iovec iov[2], int *niov)
 }
 
 size_t
-att_queue_peek_many(const struct att_queue *q, struct iovec (*iov)[2],
+log_queue_peek_many(const struct log_queue *q, struct iovec (*iov)[2],
     int *niov, size_t max)
 {
-	struct att_queue at = *q; /* a copy walked forward, q untouched */
+	struct log_queue at = *q; /* a copy walked forward, q untouched */
 	size_t k;
 
 	for (k = 0; k < max && at.records > 0; k++) {
-		size_t len = att_queue_peek(&at, iov[k], &niov[k]);
-		at.head = (at.head + ATT_QUEUE_PREFIX + len) % at.size;
+		size_t len = log_queue_peek(&at, iov[k], &niov[k]);
+		at.head = (at.head + LOG_QUEUE_PREFIX + len) % at.size;
 		at.records--;
 	}
 	return k;
 }
 
 void
-att_queue_pop(struct att_queue *q)
+log_queue_pop(struct log_queue *q)
 {
 	size_t len;
 
 	if (q->records == 0)
 		return;
-	len = att_queue_head_len(q);
-	q->head = (q->head + ATT_QUEUE_PREFIX + len) % q->size;
-	q->used -= len + ATT_QUEUE_PREFIX;
+	len = log_queue_head_len(q);
+	q->head = (q->head + LOG_QUEUE_PREFIX + len) % q->size;
+	q->used -= len + LOG_QUEUE_PREFIX;
 	q->bytes -= len;
 	/* an empty ring starts over at 0: fewer records wrap */
 	if (--q->records == 0)
@@ -131,7 +131,7 @@ att_queue_pop(struct att_queue *q)
 }
 
 void
-att_queue_clear(struct att_queue *q)
+log_queue_clear(struct log_queue *q)
 {
 	q->head = q->used = q->records = q->bytes = 0;
 }

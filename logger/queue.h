@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * attach/queue.h: one attach client's output queue, a fixed ring of whole
- * records allocated once at accept (style.md "Memory"). A record is kept
- * whole or refused whole; nothing is ever split. Never does I/O.
+ * logger/queue.h: one attach client's output queue, a fixed ring of whole
+ * records, allocated when the client falls behind and freed when it has
+ * caught up (logger/clients.c). A record is kept whole or refused whole;
+ * nothing is ever split. Never does I/O.
  */
-#ifndef VIGIL_ATT_QUEUE_H
-#define VIGIL_ATT_QUEUE_H
+#ifndef VIGIL_LOG_QUEUE_H
+#define VIGIL_LOG_QUEUE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,11 +16,11 @@
 #include "common/compiler.h"
 
 /* Each record is stored behind its length, 2 bytes little endian. */
-#define ATT_QUEUE_PREFIX 2
+#define LOG_QUEUE_PREFIX 2
 /* The longest record a 2-byte prefix can describe. */
-#define ATT_QUEUE_RECORD_MAX 0xffff
+#define LOG_QUEUE_RECORD_MAX 0xffff
 
-struct att_queue {
+struct log_queue {
 	unsigned char *buf; /* size bytes, or NULL before init / after free */
 	size_t size;
 	size_t head;	    /* offset of the oldest record's prefix */
@@ -29,31 +30,31 @@ struct att_queue {
 };
 
 /* Allocates the ring: the only allocation a queue ever makes. */
-int att_queue_init(struct att_queue *, size_t size) VIGIL_MUST_CHECK;
-void att_queue_free(struct att_queue *);
+int log_queue_init(struct log_queue *, size_t size) VIGIL_MUST_CHECK;
+void log_queue_free(struct log_queue *);
 
 /* Appends a whole record; false (nothing stored) when it does not fit. */
-bool att_queue_push(struct att_queue *, const void *rec, size_t len)
+bool log_queue_push(struct log_queue *, const void *rec, size_t len)
     VIGIL_MUST_CHECK;
 
 /*
  * The oldest record as one or two pieces (it may wrap at the ring's end):
  * fills iov[0..*niov-1] and returns its length, 0 when the queue is empty.
  */
-size_t att_queue_peek(const struct att_queue *, struct iovec iov[2],
+size_t log_queue_peek(const struct log_queue *, struct iovec iov[2],
     int *niov);
 
 /*
- * att_queue_peek() of the oldest `max` records at most, for one sendmmsg:
+ * log_queue_peek() of the oldest `max` records at most, for one sendmmsg:
  * record i in iov[i][0..niov[i]-1]. Returns how many were filled.
  */
-size_t att_queue_peek_many(const struct att_queue *, struct iovec (*iov)[2],
+size_t log_queue_peek_many(const struct log_queue *, struct iovec (*iov)[2],
     int *niov, size_t max);
 
 /* Drops the oldest record (after it was sent). */
-void att_queue_pop(struct att_queue *);
+void log_queue_pop(struct log_queue *);
 
 /* Drops every record. */
-void att_queue_clear(struct att_queue *);
+void log_queue_clear(struct log_queue *);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tests/unit/attach/queue_test.c: attach/queue.c, a client's fixed ring of
+ * tests/unit/logger/queue_test.c: logger/queue.c, a client's fixed ring of
  * whole records (security 7): order kept, records never split, a full
  * ring refuses a record whole, wrapping anywhere, nothing allocated after
  * init.
@@ -9,17 +9,17 @@
 
 #include <criterion/criterion.h>
 
-#include "attach/queue.h"
+#include "logger/queue.h"
 
-static struct att_queue q;
+static struct log_queue q;
 
 static void
 queue_test_fini(void)
 {
-	att_queue_free(&q);
+	log_queue_free(&q);
 }
 
-TestSuite(att_queue, .fini = queue_test_fini);
+TestSuite(log_queue, .fini = queue_test_fini);
 
 /* A record of `len` bytes whose content says which one it is. */
 static void
@@ -39,7 +39,7 @@ expect_head(size_t len, unsigned seq)
 	int niov;
 
 	make_record(want, len, seq);
-	n = att_queue_peek(&q, iov, &niov);
+	n = log_queue_peek(&q, iov, &niov);
 	cr_assert_eq(n, len, "record %u: length %zu, want %zu", seq, n, len);
 	cr_assert(niov == 1 || niov == 2);
 	for (int i = 0; i < niov; i++) {
@@ -48,7 +48,7 @@ expect_head(size_t len, unsigned seq)
 	}
 	cr_assert_eq(o, len, "pieces add up to %zu", o);
 	cr_assert_arr_eq(got, want, len, "record %u content", seq);
-	att_queue_pop(&q);
+	log_queue_pop(&q);
 }
 
 static void
@@ -57,24 +57,24 @@ push(size_t len, unsigned seq)
 	unsigned char rec[70000];
 
 	make_record(rec, len, seq);
-	cr_assert(att_queue_push(&q, rec, len), "record %u refused", seq);
+	cr_assert(log_queue_push(&q, rec, len), "record %u refused", seq);
 }
 
-Test(att_queue, starts_empty)
+Test(log_queue, starts_empty)
 {
 	struct iovec iov[2];
 	int niov = 5;
 
-	cr_assert_eq(att_queue_init(&q, 64), 0);
-	cr_assert_eq(att_queue_peek(&q, iov, &niov), 0);
+	cr_assert_eq(log_queue_init(&q, 64), 0);
+	cr_assert_eq(log_queue_peek(&q, iov, &niov), 0);
 	cr_assert_eq(niov, 0);
-	att_queue_pop(&q); /* harmless on an empty queue */
+	log_queue_pop(&q); /* harmless on an empty queue */
 	cr_assert_eq(q.records, 0);
 }
 
-Test(att_queue, keeps_order)
+Test(log_queue, keeps_order)
 {
-	cr_assert_eq(att_queue_init(&q, 1024), 0);
+	cr_assert_eq(log_queue_init(&q, 1024), 0);
 	for (unsigned i = 0; i < 10; i++)
 		push(1 + i * 7, i);
 	cr_assert_eq(q.records, 10);
@@ -86,32 +86,32 @@ Test(att_queue, keeps_order)
 }
 
 /* security 7: full means refused whole; a smaller one may still fit. */
-Test(att_queue, refuses_whole_when_full)
+Test(log_queue, refuses_whole_when_full)
 {
 	unsigned char rec[64];
 
-	cr_assert_eq(att_queue_init(&q, 2 * (ATT_QUEUE_PREFIX + 10)), 0);
+	cr_assert_eq(log_queue_init(&q, 2 * (LOG_QUEUE_PREFIX + 10)), 0);
 	push(10, 1);
 	push(10, 2);
 	memset(rec, 'x', sizeof(rec));
-	cr_assert_not(att_queue_push(&q, rec, 1), "accepted past full");
+	cr_assert_not(log_queue_push(&q, rec, 1), "accepted past full");
 	cr_assert_eq(q.records, 2);
-	att_queue_pop(&q);
-	cr_assert_not(att_queue_push(&q, rec, 11), "split a record");
+	log_queue_pop(&q);
+	cr_assert_not(log_queue_push(&q, rec, 11), "split a record");
 	push(10, 3);
 	expect_head(10, 2);
 	expect_head(10, 3);
 }
 
-Test(att_queue, refuses_empty_and_oversized_records)
+Test(log_queue, refuses_empty_and_oversized_records)
 {
 	unsigned char rec[1];
 
-	cr_assert_eq(att_queue_init(&q, 200000), 0);
-	cr_assert_not(att_queue_push(&q, rec, 0));
-	cr_assert_not(att_queue_push(&q, rec, ATT_QUEUE_RECORD_MAX + 1));
-	push(ATT_QUEUE_RECORD_MAX, 9);
-	expect_head(ATT_QUEUE_RECORD_MAX, 9);
+	cr_assert_eq(log_queue_init(&q, 200000), 0);
+	cr_assert_not(log_queue_push(&q, rec, 0));
+	cr_assert_not(log_queue_push(&q, rec, LOG_QUEUE_RECORD_MAX + 1));
+	push(LOG_QUEUE_RECORD_MAX, 9);
+	expect_head(LOG_QUEUE_RECORD_MAX, 9);
 }
 
 /*
@@ -120,7 +120,7 @@ Test(att_queue, refuses_empty_and_oversized_records)
  * 1..8 bytes go through a ring of 23, whose size shares no factor with
  * theirs.
  */
-Test(att_queue, wraps_at_every_offset)
+Test(log_queue, wraps_at_every_offset)
 {
 	const size_t size = 23;
 	bool seen_head[23] = { false }, wrapped = false;
@@ -128,14 +128,14 @@ Test(att_queue, wraps_at_every_offset)
 	unsigned seq;
 	int niov;
 
-	cr_assert_eq(att_queue_init(&q, size), 0);
+	cr_assert_eq(log_queue_init(&q, size), 0);
 	push(1, 0);
 	for (seq = 1; seq < 2000; seq++) {
 		size_t len = 1 + (seq * 5) % 8;
 
 		push(len, seq);
 		seen_head[q.head] = true;
-		(void)att_queue_peek(&q, iov, &niov);
+		(void)log_queue_peek(&q, iov, &niov);
 		wrapped |= niov == 2;
 		expect_head(1 + ((seq - 1) * 5) % 8, seq - 1);
 	}
@@ -145,17 +145,17 @@ Test(att_queue, wraps_at_every_offset)
 }
 
 /* A long run of mixed sizes through a ring of a few records. */
-Test(att_queue, streams_through_a_small_ring)
+Test(log_queue, streams_through_a_small_ring)
 {
 	unsigned pushed = 0, popped = 0;
 
-	cr_assert_eq(att_queue_init(&q, 3 * 8195 + 7), 0);
+	cr_assert_eq(log_queue_init(&q, 3 * 8195 + 7), 0);
 	while (popped < 5000) {
 		size_t len = 1 + (pushed * 977) % 8193;
 		unsigned char rec[8193];
 
 		make_record(rec, len, pushed);
-		if (pushed < 5000 && att_queue_push(&q, rec, len)) {
+		if (pushed < 5000 && log_queue_push(&q, rec, len)) {
 			pushed++;
 			continue;
 		}
@@ -165,20 +165,20 @@ Test(att_queue, streams_through_a_small_ring)
 	cr_assert_eq(q.records, 0);
 }
 
-Test(att_queue, clear_drops_everything)
+Test(log_queue, clear_drops_everything)
 {
-	cr_assert_eq(att_queue_init(&q, 100), 0);
+	cr_assert_eq(log_queue_init(&q, 100), 0);
 	push(5, 1);
 	push(6, 2);
-	att_queue_clear(&q);
+	log_queue_clear(&q);
 	cr_assert_eq(q.records, 0);
 	cr_assert_eq(q.bytes, 0);
 	push(90, 3);
 	expect_head(90, 3);
 }
 
-Test(att_queue, refuses_a_ring_without_room_for_a_record)
+Test(log_queue, refuses_a_ring_without_room_for_a_record)
 {
-	cr_assert_eq(att_queue_init(&q, ATT_QUEUE_PREFIX), -1);
+	cr_assert_eq(log_queue_init(&q, LOG_QUEUE_PREFIX), -1);
 	cr_assert_null(q.buf);
 }

@@ -1,0 +1,556 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * logger/clients.c: the logger's end of the logger<->broker pair and the
+ * attach clients the broker hands over on it (README "How the processes
+ * fit"): each chunk goes to every client as records of at most 8192 bytes
+ * (spec 7.3), one non-blocking sendmmsg per client, before the chunk's log
+ * write. Never blocks and never waits: a client that is behind gets a
+ * bounded queue, then loses its own records, counted and said once per
+ * episode (spec 7.5, security 7). Never reads a client, never kills
+ * anyone: a bad message closes the pair and the reaper is told.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/chan.h"
+#include "common/diag.h"
+#include "common/io.h"
+#include "logger/logger.h"
+
+static void peer_read_cb(evutil_socket_t, short, void *);
+static void peer_write_cb(evutil_socket_t, short, void *);
+static void client_hup_cb(evutil_socket_t, short, void *);
+static void client_write_cb(evutil_socket_t, short, void *);
+static void close_timer_cb(evutil_socket_t, short, void *);
+static void close_check(struct logger *);
+
+void
+log_peer_init(struct logger *l)
+{
+	l->peer.fd = -1;
+	TAILQ_INIT(&l->clients);
+}
+
+/* Output bytes (stream bytes excluded) of `records` records of `bytes`. */
+static uint64_t
+output_bytes(size_t bytes, size_t records)
+{
+	return bytes > records ? (uint64_t)(bytes - records) : 0;
+}
+
+static void
+client_wev(struct log_client *c, bool on)
+{
+	if (c->wev_on == on || c->wev == NULL)
+		return;
+	if (on && event_add(c->wev, NULL) < 0)
+		fatalx("cannot watch an attach client");
+	if (!on)
+		(void)event_del(c->wev); /* fails only on a bug */
+	c->wev_on = on;
+}
+
+/* Its fd, events and queue go; the entry stays while a GONE is owed. */
+static void
+client_release(struct log_client *c)
+{
+	if (c->hev != NULL)
+		event_free(c->hev);
+	if (c->wev != NULL)
+		event_free(c->wev);
+	c->hev = c->wev = NULL;
+	c->wev_on = false;
+	log_queue_free(&c->q);
+	if (c->fd >= 0) {
+		(void)close(c->fd); /* our copy; the broker holds its own */
+		c->l->nclients--;
+	}
+	c->fd = -1;
+}
+
+static void
+client_free(struct log_client *c)
+{
+	client_release(c);
+	TAILQ_REMOVE(&c->l->clients, c, entry);
+	free(c);
+}
+
+/* The end of a drop episode: said once, with its count (spec 7.5). */
+static void
+client_settle(struct log_client *c, const char *how)
+{
+	if (c->episode_dropped > 0)
+		diag_warnx("attach: client %" PRIu32 " %s; %" PRIu64 " bytes"
+		    " of output were dropped for it", c->id, how,
+		    c->episode_dropped);
+	c->dropping = false;
+	c->episode_dropped = 0;
+}
+
+/* What the logger owes the broker about a client, in that order. */
+static int
+client_owed(struct logger *l, struct log_client *c)
+{
+	struct chan_att_client a = { .id = c->id };
+
+	if (c->ack_owed) {
+		if (chan_send(l->peer.fd, CHAN_ATT_CLIENT_ACK, &a, sizeof(a),
+		    -1) < 0)
+			return -1;
+		c->ack_owed = false;
+	}
+	if (c->gone_owed) {
+		if (chan_send(l->peer.fd, CHAN_ATT_CLIENT_GONE, &a, sizeof(a),
+		    -1) < 0)
+			return -1;
+		c->gone_owed = false;
+	}
+	return 0;
+}
+
+/*
+ * Sends what is owed to the broker; a full pair (a broker that does not
+ * read) keeps the rest for EV_WRITE, without ever waiting for it.
+ */
+static void
+peer_flush(struct logger *l)
+{
+	struct log_client *c, *next;
+
+	if (l->peer.fd < 0)
+		return;
+	for (c = TAILQ_FIRST(&l->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (client_owed(l, c) < 0) {
+			if (errno == EAGAIN || errno == ENOBUFS) {
+				if (event_add(l->peer.wev, NULL) < 0)
+					fatalx("cannot watch the broker pair");
+				return;
+			}
+			log_peer_close(l); /* the broker died: a new pair */
+			return;
+		}
+		if (c->fd < 0)
+			client_free(c); /* its GONE went out */
+	}
+	(void)event_del(l->peer.wev); /* fails only on a bug */
+}
+
+/*
+ * Output to a client ends (spec 7.4: a send failed, or it hung up): our
+ * copy is closed and the broker told, which finishes the connection.
+ */
+static void
+client_end(struct log_client *c, const char *why)
+{
+	struct logger *l = c->l;
+
+	l->att_dropped += output_bytes(c->q.bytes, c->q.records);
+	client_settle(c, why);
+	client_release(c);
+	c->gone_owed = true;
+	/* sent from the pair's EV_WRITE: the caller may be walking the
+	 * list, which peer_flush() prunes */
+	if (l->peer.fd >= 0 && event_add(l->peer.wev, NULL) < 0)
+		fatalx("cannot watch the broker pair");
+	close_check(l);
+}
+
+/* All of them, quietly: the pair is gone or replaced (its broker holds
+ * none of them any more, or hands them over again). */
+static void
+clients_drop_all(struct logger *l)
+{
+	struct log_client *c;
+
+	while ((c = TAILQ_FIRST(&l->clients)) != NULL) {
+		client_settle(c, "was dropped with the broker pair");
+		client_free(c);
+	}
+}
+
+/* spec 10.2: the drain is over once no client holds undelivered records. */
+static void
+close_check(struct logger *l)
+{
+	if (!l->clients_closing || l->nclients > 0)
+		return;
+	l->clients_closing = false;
+	if (l->close_timer != NULL)
+		(void)evtimer_del(l->close_timer); /* fails only on a bug */
+	if (l->att_dropped > 0)
+		diag_warnx("attach: %" PRIu64 " bytes of output were dropped"
+		    " for slow clients", l->att_dropped);
+	log_drain_done(l);
+}
+
+/*
+ * Sends queued records, LOG_SEND_BATCH to a sendmmsg, until the socket is
+ * full (EV_WRITE, edge-triggered, says when it has room again) or the
+ * queue is empty; then the queue is freed. May end the client.
+ */
+static void
+client_flush(struct log_client *c)
+{
+	struct logger *l = c->l;
+	struct iovec iov[LOG_SEND_BATCH][2];
+	struct mmsghdr mm[LOG_SEND_BATCH];
+	int niov[LOG_SEND_BATCH];
+	size_t k;
+	int sent;
+
+	while ((k = log_queue_peek_many(&c->q, iov, niov, LOG_SEND_BATCH)) >
+	    0) {
+		memset(mm, 0, sizeof(mm[0]) * k);
+		for (size_t i = 0; i < k; i++) {
+			mm[i].msg_hdr.msg_iov = iov[i];
+			mm[i].msg_hdr.msg_iovlen = (size_t)niov[i];
+		}
+		/* SOCK_SEQPACKET: each record goes whole, or not at all */
+		sent = sendmmsg(c->fd, mm, (unsigned)k,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent > 0) {
+			while (sent-- > 0)
+				log_queue_pop(&c->q);
+			continue;
+		}
+		if (errno == EAGAIN || errno == ENOBUFS || errno == ENOMEM) {
+			client_wev(c, true);
+			return;
+		}
+		client_end(c, "could not be sent to");
+		return;
+	}
+	client_wev(c, false);
+	log_queue_free(&c->q); /* caught up: no memory while keeping up */
+	client_settle(c, "reads again");
+	if (l->clients_closing) {
+		client_free(c);
+		close_check(l);
+	}
+}
+
+static void
+client_write_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
+    void *arg)
+{
+	struct log_client *c = arg;
+
+	if (c->fd >= 0)
+		client_flush(c);
+}
+
+/*
+ * EPOLLRDHUP: the client shut its write side down (it may still read,
+ * spec 7.4) or is gone. Only a hang-up ends it: our copy must not keep a
+ * closed connection open (security 8: connect/disconnect cycles).
+ */
+static void
+client_hup_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
+{
+	struct pollfd p = { .fd = fd, .events = 0 };
+
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)) != 0)
+		client_end(arg, "hung up");
+}
+
+/* One record that did not go out now: queued whole, or dropped whole. */
+static void
+client_queue(struct log_client *c, unsigned char stream, const char *data,
+    size_t n)
+{
+	static unsigned char rec[LOG_RECORD_MAX];
+
+	rec[0] = stream;
+	memcpy(rec + 1, data, n);
+	if (c->q.buf == NULL && log_queue_init(&c->q, LOG_CLIENT_QUEUE) < 0)
+		diag_warn("attach: no queue for client %" PRIu32 ":", c->id);
+	if (c->q.buf != NULL && log_queue_push(&c->q, rec, n + 1))
+		return;
+	if (!c->dropping)
+		diag_warnx("attach: client %" PRIu32 " does not read; its"
+		    " output is dropped until it does", c->id);
+	c->dropping = true;
+	c->episode_dropped += n;
+	c->l->att_dropped += n;
+}
+
+/*
+ * One chunk for one client (spec 7.3): sent at once from the read buffer
+ * when nothing of it waits (no copy), the rest queued or dropped (spec
+ * 7.5). Never blocks.
+ */
+static void
+client_chunk(struct log_client *c, unsigned char *stream, const char *data,
+    size_t len)
+{
+	struct iovec iov[LOG_CHUNK_RECORDS][2];
+	struct mmsghdr mm[LOG_CHUNK_RECORDS];
+	size_t k, off, piece;
+	int sent = 0;
+
+	for (k = 0, off = 0; off < len; k++, off += piece) {
+		piece = len - off < LOG_RECORD_DATA_MAX ? len - off :
+							  LOG_RECORD_DATA_MAX;
+		iov[k][0] = (struct iovec){ .iov_base = stream, .iov_len = 1 };
+		iov[k][1] = (struct iovec){
+			.iov_base = (void *)(uintptr_t)(data + off),
+			.iov_len = piece };
+		memset(&mm[k], 0, sizeof(mm[k]));
+		mm[k].msg_hdr.msg_iov = iov[k];
+		mm[k].msg_hdr.msg_iovlen = 2;
+	}
+	if (c->q.records == 0 && !c->wev_on) {
+		/* SOCK_SEQPACKET: each record goes whole, or not at all */
+		sent = sendmmsg(c->fd, mm, (unsigned)k,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent < 0 && errno != EAGAIN && errno != ENOBUFS &&
+		    errno != ENOMEM) {
+			client_end(c, "could not be sent to");
+			return;
+		}
+		if (sent < 0)
+			sent = 0;
+	}
+	for (size_t i = (size_t)sent; i < k; i++)
+		client_queue(c, *stream, iov[i][1].iov_base,
+		    iov[i][1].iov_len);
+	if (c->q.records > 0)
+		client_wev(c, true); /* the socket is full: EV_WRITE */
+}
+
+/* spec 7.3: every client gets every chunk read while it is attached. */
+void
+log_clients_chunk(struct logger *l, unsigned stream, const char *data,
+    size_t len)
+{
+	unsigned char s = (unsigned char)stream;
+	struct log_client *c, *next;
+
+	if (l->clients_closed)
+		return; /* spec 10.2: the clients had the drain's output */
+	for (c = TAILQ_FIRST(&l->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->fd >= 0)
+			client_chunk(c, &s, data, len);
+	}
+}
+
+/* A client the broker accepted: ours to send output to from now on. */
+static void
+on_att_client(struct logger *l, uint32_t id, int fd)
+{
+	struct log_client *c = calloc(1, sizeof(*c));
+	bool take = !l->clients_closed;
+
+	if (c == NULL)
+		fatalx("logger: out of memory for an attach client");
+	if (take && l->nclients >= CHAN_ATT_CLIENTS_MAX) {
+		diag_warnx("attach: the broker handed over more than %d"
+		    " clients; refusing client %" PRIu32, CHAN_ATT_CLIENTS_MAX,
+		    id);
+		take = false;
+	} else if (take && io_set_nonblock(fd, true) < 0) {
+		diag_warn("attach: cannot take client %" PRIu32 ":", id);
+		take = false;
+	}
+	if (!take) {
+		/* after the drain (spec 10.2), or refused: the broker
+		 * finishes it as after a failed send */
+		(void)close(fd); /* never served */
+		c->fd = -1;
+		c->gone_owed = true;
+	} else {
+		c->fd = fd;
+		/* edge-triggered: the broker reads the input, not us */
+		c->hev = event_new(l->base, fd, EV_CLOSED | EV_ET | EV_PERSIST,
+		    client_hup_cb, c);
+		c->wev = event_new(l->base, fd, EV_WRITE | EV_ET | EV_PERSIST,
+		    client_write_cb, c);
+		if (c->hev == NULL || c->wev == NULL ||
+		    event_add(c->hev, NULL) < 0)
+			fatalx("cannot watch an attach client");
+		l->nclients++;
+	}
+	c->l = l;
+	c->id = id;
+	c->ack_owed = true; /* the broker reads its input from then on */
+	TAILQ_INSERT_TAIL(&l->clients, c, entry);
+	peer_flush(l);
+}
+
+/*
+ * A new pair from the reaper, at start or after either child was
+ * respawned. Every client goes with the old pair: a new broker holds none
+ * of them (they read EOF and reconnect), a broker that stays hands each
+ * one over again.
+ */
+void
+log_peer_set(struct logger *l, uint32_t generation, int fd)
+{
+	struct log_peer *p = &l->peer;
+
+	log_peer_close(l);
+	if (io_set_nonblock(fd, true) < 0)
+		fatal("broker pair");
+	p->rev = event_new(l->base, fd, EV_READ | EV_PERSIST, peer_read_cb, l);
+	p->wev = event_new(l->base, fd, EV_WRITE | EV_PERSIST, peer_write_cb,
+	    l);
+	/* a client handed over before a chunk is read gets that chunk */
+	if (p->rev == NULL || p->wev == NULL ||
+	    event_priority_set(p->rev, 0) < 0 || event_add(p->rev, NULL) < 0)
+		fatalx("cannot watch the broker pair");
+	p->fd = fd;
+	p->generation = generation;
+}
+
+/* Quietly: the broker died (EOF, EPIPE), or the pair is replaced. */
+void
+log_peer_close(struct logger *l)
+{
+	struct log_peer *p = &l->peer;
+
+	clients_drop_all(l);
+	if (p->rev != NULL)
+		event_free(p->rev);
+	if (p->wev != NULL)
+		event_free(p->wev);
+	p->rev = p->wev = NULL;
+	if (p->fd >= 0)
+		(void)close(p->fd); /* a socket: nothing to flush */
+	p->fd = -1;
+	if (l->clients_closing)
+		close_check(l);
+}
+
+/* style.md: a bad message from the peer closes the pair; the reaper acts. */
+static void
+peer_lost(struct logger *l)
+{
+	struct chan_peer lost = { .generation = l->peer.generation };
+
+	log_peer_close(l);
+	log_send(l, CHAN_PEER_LOST, &lost, sizeof(lost));
+}
+
+static void
+peer_write_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
+    void *arg)
+{
+	peer_flush(arg);
+}
+
+/* One message: 1 handled, 0 nothing more now (EAGAIN, or no pair). */
+static int
+peer_read(struct logger *l)
+{
+	static struct chan_msg msg; /* chan.h: not on the stack */
+	const char *why = NULL;
+	int rc;
+
+	if (l->peer.fd < 0)
+		return 0;
+	rc = chan_recv(l->peer.fd, CHAN_BROKER, &msg, &why);
+	if (rc == 0 || (rc < 0 && errno == ECONNRESET)) {
+		log_peer_close(l); /* the broker died: a new pair will come */
+		return 0;
+	}
+	if (rc < 0) {
+		if (errno == EAGAIN)
+			return 0;
+		diag_warnx("bad message from the broker: %s",
+		    why != NULL && errno == EPROTO ? why : strerror(errno));
+		peer_lost(l);
+		return 0;
+	}
+	if (msg.type != CHAN_ATT_CLIENT) {
+		if (msg.fd >= 0)
+			(void)close(msg.fd); /* no other type has one */
+		diag_warnx("unexpected %s from the broker",
+		    chan_specs[msg.type].name);
+		peer_lost(l);
+		return 0;
+	}
+	if (chan_msg_check(msg.type, msg.u.raw, msg.len, &why) < 0) {
+		(void)close(msg.fd); /* refused with its message */
+		diag_warnx("bad message from the broker: %s", why);
+		peer_lost(l);
+		return 0;
+	}
+	on_att_client(l, msg.u.att_client.id, msg.fd);
+	return 1;
+}
+
+static void
+peer_read_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
+    void *arg)
+{
+	for (int i = 0; i < LOG_PEER_BATCH; i++)
+		if (peer_read(arg) == 0)
+			return;
+}
+
+/* The grace is over: what is still queued is dropped and counted. */
+static void
+close_timer_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
+    void *arg)
+{
+	struct logger *l = arg;
+	struct log_client *c, *next;
+	uint64_t lost = 0;
+	unsigned n = 0;
+
+	for (c = TAILQ_FIRST(&l->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->fd < 0)
+			continue;
+		lost += output_bytes(c->q.bytes, c->q.records);
+		n++;
+		client_free(c);
+	}
+	l->att_dropped += lost;
+	if (n > 0)
+		diag_warnx("attach: %u clients did not read their last %" PRIu64
+		    " bytes of output", n, lost);
+	close_check(l);
+}
+
+/*
+ * spec 10.2 steps 2 and 5, after the final drain: each client takes what
+ * is queued for it, the slow ones LOG_CLOSE_GRACE_MS in all, and our copy
+ * of it is closed (it reads EOF once the broker closes its copy too).
+ * log_drain_done() follows, once.
+ */
+void
+log_clients_close(struct logger *l)
+{
+	struct timeval tv = { .tv_sec = LOG_CLOSE_GRACE_MS / 1000,
+		.tv_usec = (LOG_CLOSE_GRACE_MS % 1000) * 1000 };
+	struct log_client *c, *next;
+
+	l->clients_closed = true;
+	l->clients_closing = true;
+	for (c = TAILQ_FIRST(&l->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->fd >= 0 && c->q.records == 0)
+			client_free(c);
+	}
+	if (l->nclients > 0) {
+		if (l->close_timer == NULL &&
+		    (l->close_timer = evtimer_new(l->base, close_timer_cb,
+			 l)) == NULL)
+			fatalx("logger: cannot bound the clients' last output");
+		if (evtimer_add(l->close_timer, &tv) < 0)
+			fatalx("logger: cannot bound the clients' last output");
+	}
+	close_check(l);
+}
