@@ -1403,18 +1403,30 @@ class Case:
         return sum(1 for pid in self.monitor_pids(daemon)
                    for t in proc_fds(pid).values() if t.startswith("socket:"))
 
+    def _output_sockets(self, daemon=None):
+        """Sockets of the process that sends attach output: vigil's logger
+        (it holds a copy of each client the broker accepted and handed
+        over), else conmon itself (all of its processes)."""
+        pids = self.monitor_pids(daemon)
+        loggers = [p for p in pids
+                   if proc_cmdline_raw(p).startswith(b"conmon: logger")]
+        return sum(1 for pid in (loggers or pids)
+                   for t in proc_fds(pid).values() if t.startswith("socket:"))
+
     def attach(self, full=False, accepted=True, timeout=DEADLINE, path=None,
                daemon=None):
         """Connect an AttachClient. With accepted=True, return only once
-        the monitor has accepted it (one more socket among its fds), so
-        the client gets all output from then on (spec 7.3: no replay of
-        what came before). path and daemon: another monitor's socket and
-        daemon pid (an exec session's, ExecSession.attach())."""
-        before = self.socket_fd_count(daemon) if accepted else 0
+        the process that sends output has it (one more socket among its
+        fds: vigil's logger, once the broker accepted the client and
+        handed it over; conmon itself), so the client gets all output
+        from then on (spec 7.3: no replay of what came before). path and
+        daemon: another monitor's socket and daemon pid (an exec
+        session's, ExecSession.attach())."""
+        before = self._output_sockets(daemon) if accepted else 0
         cl = AttachClient(path or self.attach_path(full), timeout)
         self.on_cleanup(cl.close)
         if accepted:
-            wait_for(lambda: self.socket_fd_count(daemon) > before, timeout,
+            wait_for(lambda: self._output_sockets(daemon) > before, timeout,
                      "the monitor to accept attach client %s" % cl.name)
         return cl
 

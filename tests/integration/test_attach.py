@@ -242,6 +242,64 @@ def test_row26_leave_stdin_open():
         assert c.wait_exit() == "137"
 
 
+def test_echo_of_own_input_never_missed():
+    """-i --leave-stdin-open, container `cat`: 40 clients one after
+    another each connect, send a line at once (accepted=False: no wait
+    for the monitor) and read it back. The broker hands each client to
+    the logger and reads its input only once the logger has it (README
+    "How the processes fit"), so the echo of a client's own input always
+    reaches it, however soon it writes (spec 7.3)."""
+    need_attach("-i", "--leave-stdin-open")
+    with Case() as c:
+        c.bundle(["/bin/cat"])
+        c.start(extra=["-i", "--leave-stdin-open"])
+        c.runc_start()
+        for i in range(40):
+            cl = c.attach(accepted=False)
+            cl.send("line-%d\n" % i)
+            cl.wait_output("line-%d\n" % i)
+            cl.close()
+        c.runc_kill("KILL")
+        assert c.wait_exit() == "137"
+
+
+@timeout(120)
+@ref_differs("2.1.6's client sockets are blocking: a client that does not "
+             "read stops the log and the container (spec 7.5)")
+def test_sec7_stalled_client_others_get_everything():
+    """One client never reads while the container writes 300 chunks of
+    64 KiB, a little apart (so a Python client keeps up); another reads
+    all along and gets every byte; the stalled one loses only its own
+    records beyond its queue, and the logger says so (spec 7.5,
+    security.md 7); the log is complete."""
+    need_attach()
+    chunks = 300
+    total = chunks * 65536
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  MAKE_PATTERN + "i=0; while [ $i -lt %d ]; do " % chunks +
+                  WRITE_PATTERN + "sleep 0.002; i=$((i+1)); done; exit 0"])
+        m = c.start()
+        stalled = c.attach()
+        reader = c.attach()
+        c.runc_start()
+        reader.read_to_eof(60)
+        c.wait_gone(m.container_pid, 60)
+        stalled.read_to_eof()
+        assert c.wait_exit() == "0", "exit file"
+        assert reader.output(2) == PATTERN * chunks, \
+            "the reading client got %d bytes of %d" % (
+                len(reader.output(2)), total)
+        n = _count_k8s_bytes(c.log_path)
+        assert n == total, "log holds %d container bytes, want %d" % (n, total)
+        got = stalled.output(2)
+        assert 0 < len(got) < total, "the stalled client got %d bytes" % (
+            len(got))
+        # whole records, in order, from the start: a prefix of the output
+        assert got == (PATTERN * chunks)[:len(got)], \
+            "the stalled client's records are not the output's start"
+
+
 # ---------------------------------------------------------------------------
 # Exit with clients attached (row 51, spec 10.2)
 

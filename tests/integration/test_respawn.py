@@ -559,6 +559,48 @@ def test_kill9_broker_two_clients_stdin_streaming():
 
 
 @ref_differs("2.1.6 has no logger process")
+def test_kill9_logger_client_stays_attached():
+    """kill -9 the logger while a client is attached to a container that
+    echoes stdin: the client's connection stays open (the broker holds
+    it and hands it to the new logger on the new pair); what the
+    container writes after the respawn reaches the same client, and its
+    input still goes in. At most what the dead logger had read and not
+    sent is missing; nothing is duplicated or out of order."""
+    need_attach("-i")
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  "while read l; do echo \"in:$l\"; done; echo stdin-eof"])
+        c.start(extra=["-i"])
+        d = c.daemon_pid()
+        c.runc_start()
+        cl = c.attach()
+        cl.send("before\n")
+        cl.wait_output("in:before\n")
+        lp = child_of_role(d, "logger")
+        new, _tf, tr = kill_and_time(d, "logger", lp)
+        assert new is not None and tr is not None, \
+            "no new sandboxed logger within 2 s"
+        # the broker hands the client over again: the new logger's copy
+        wait_for(lambda: any(t.startswith("socket:") for t in
+                             harness.proc_fds(new).values()) and
+                 sum(1 for t in harness.proc_fds(new).values()
+                     if t.startswith("socket:")) >= 3, 10,
+                 "the new logger to hold the client")
+        holds_for(lambda: not cl.drain_nowait(), 0.3,
+                  "the client's connection open across the respawn")
+        for i in range(5):
+            cl.send("after-%d\n" % i)
+            cl.wait_output("in:after-%d\n" % i)
+        cl.shutdown_wr()
+        cl.read_to_eof()
+        assert c.wait_exit() == "0", "exit file"
+        lines = cl.output(2).decode().splitlines()
+        assert lines[0] == "in:before", lines[:3]
+        assert lines[-6:] == ["in:after-%d" % i for i in range(5)] + \
+            ["stdin-eof"], lines[-7:]
+
+
+@ref_differs("2.1.6 has no logger process")
 def test_sec36_respawn_keeps_log_size_max():
     """--log-size-max 1 MiB while the logger is killed every 100 ms under
     a flood of numbered lines: a respawned logger goes on counting the
