@@ -31,6 +31,7 @@ static void client_hup_cb(evutil_socket_t, short, void *);
 static void client_write_cb(evutil_socket_t, short, void *);
 static void close_timer_cb(evutil_socket_t, short, void *);
 static void close_check(struct logger *);
+static void client_drop_queue(struct log_client *);
 
 void
 log_peer_init(struct logger *l)
@@ -223,8 +224,14 @@ client_flush(struct log_client *c)
 				log_queue_pop(&c->q);
 			continue;
 		}
-		if (errno == EAGAIN || errno == ENOBUFS || errno == ENOMEM) {
-			client_wev(c, true);
+		if (errno == EAGAIN) {
+			client_wev(c, true); /* full: its reader makes room */
+			return;
+		}
+		if (errno == ENOBUFS || errno == ENOMEM) {
+			/* no memory for the records: no EV_WRITE would come */
+			client_drop_queue(c);
+			client_wev(c, false);
 			return;
 		}
 		client_end(c, "could not be sent to");
@@ -263,6 +270,26 @@ client_hup_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 		client_end(arg, "hung up");
 }
 
+/* A record that will not go out: dropped, counted, said once (7.5). */
+static void
+client_dropped(struct log_client *c, size_t n)
+{
+	if (!c->dropping)
+		diag_warnx("attach: client %" PRIu32 " does not read; its"
+		    " output is dropped until it does", c->id);
+	c->dropping = true;
+	c->episode_dropped += n;
+	c->l->att_dropped += n;
+}
+
+/* Its queued records, all of them (the kernel has no memory for them). */
+static void
+client_drop_queue(struct log_client *c)
+{
+	client_dropped(c, (size_t)output_bytes(c->q.bytes, c->q.records));
+	log_queue_clear(&c->q);
+}
+
 /* One record that did not go out now: queued whole, or dropped whole. */
 static void
 client_queue(struct log_client *c, unsigned char stream, const char *data,
@@ -272,16 +299,12 @@ client_queue(struct log_client *c, unsigned char stream, const char *data,
 
 	rec[0] = stream;
 	memcpy(rec + 1, data, n);
-	if (c->q.buf == NULL && log_queue_init(&c->q, LOG_CLIENT_QUEUE) < 0)
+	if (c->q.buf == NULL && log_queue_init(&c->q, LOG_CLIENT_QUEUE) < 0 &&
+	    !c->dropping)
 		diag_warn("attach: no queue for client %" PRIu32 ":", c->id);
 	if (c->q.buf != NULL && log_queue_push(&c->q, rec, n + 1))
 		return;
-	if (!c->dropping)
-		diag_warnx("attach: client %" PRIu32 " does not read; its"
-		    " output is dropped until it does", c->id);
-	c->dropping = true;
-	c->episode_dropped += n;
-	c->l->att_dropped += n;
+	client_dropped(c, n);
 }
 
 /*
@@ -313,8 +336,12 @@ client_chunk(struct log_client *c, unsigned char *stream, const char *data,
 		/* SOCK_SEQPACKET: each record goes whole, or not at all */
 		sent = sendmmsg(c->fd, mm, (unsigned)k,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (sent < 0 && errno != EAGAIN && errno != ENOBUFS &&
-		    errno != ENOMEM) {
+		if (sent < 0 && (errno == ENOBUFS || errno == ENOMEM)) {
+			/* no memory for them: dropped, no EV_WRITE would come */
+			client_dropped(c, len);
+			return;
+		}
+		if (sent < 0 && errno != EAGAIN) {
 			client_end(c, "could not be sent to");
 			return;
 		}
@@ -354,10 +381,9 @@ on_att_client(struct logger *l, uint32_t id, int fd)
 
 	if (c == NULL)
 		fatalx("logger: out of memory for an attach client");
-	if (take && l->nclients >= CHAN_ATT_CLIENTS_MAX) {
+	if (take && l->nclients >= LOG_MAX_CLIENTS) {
 		diag_warnx("attach: the broker handed over more than %d"
-		    " clients; refusing client %" PRIu32, CHAN_ATT_CLIENTS_MAX,
-		    id);
+		    " clients; refusing client %" PRIu32, LOG_MAX_CLIENTS, id);
 		take = false;
 	} else if (take && io_set_nonblock(fd, true) < 0) {
 		diag_warn("attach: cannot take client %" PRIu32 ":", id);

@@ -36,10 +36,14 @@ _Static_assert(LOG_READ_MAX == ROLE_LOG_READ_MAX, "the reaper's bound");
 #define LOG_OUT_MAX (4 * LOG_READ_MAX)
 _Static_assert(LOG_OUT_MAX >= LOG_K8S_OVERHEAD + LOG_READ_MAX,
     "a whole chunk must fit one record");
+/* security 8: attach clients held at once: the broker's bound, and as
+ * many that it forgot already but whose hang-up the logger has yet to see
+ * (a compromised broker gets no more). */
+#define LOG_MAX_CLIENTS (2 * CHAN_ATT_CLIENTS_MAX)
 /* RLIMIT_NOFILE of the logger: channel, two sources, one sink, libevent,
  * the broker pair and its replacement while both are held, and a copy of
- * every attach client's socket. */
-#define LOG_NOFILE (32 + CHAN_ATT_CLIENTS_MAX)
+ * each attach client's socket. */
+#define LOG_NOFILE (32 + LOG_MAX_CLIENTS)
 /* spec 6.3: a hung-up pty is tried again this often, never polled. */
 #define LOG_PTY_RETRY_MS 100
 /* spec 7.3: stream byte + at most 8192 bytes (spec 0.3 BufSize); a chunk
