@@ -170,18 +170,6 @@ chan_send(int sock, unsigned type, const void *payload, size_t len, int fd)
 	return chan_sendv(sock, type, &pl, 1, fd);
 }
 
-int
-chan_send2(int sock, unsigned type, const void *p1, size_t len1,
-    const void *p2, size_t len2)
-{
-	struct iovec pl[2] = {
-		{ .iov_base = (void *)(uintptr_t)p1, .iov_len = len1 },
-		{ .iov_base = (void *)(uintptr_t)p2, .iov_len = len2 },
-	};
-
-	return chan_sendv(sock, type, pl, 2, -1);
-}
-
 static void
 chan_close_fds(const int *fds, size_t nfds)
 {

@@ -70,14 +70,6 @@ int chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
     VIGIL_MUST_CHECK;
 
 /*
- * chan_send() of a payload in two pieces, one after the other, without an
- * fd: an output frame's stream byte, then the logger's read buffer as it
- * is (no staging copy).
- */
-int chan_send2(int sock, unsigned type, const void *p1, size_t len1,
-    const void *p2, size_t len2) VIGIL_MUST_CHECK;
-
-/*
  * The checks of chan_recv on a datagram already received: `buf`/`n` the
  * bytes, `msg_flags` recvmsg's flags (MSG_TRUNC, MSG_CTRUNC), fds[nfds] the
  * fds that arrived. Returns 0 with *m filled, or -1 with EPROTO and *why;
