@@ -33,6 +33,11 @@ static void close_timer_cb(evutil_socket_t, short, void *);
 static void close_check(struct logger *);
 static void client_drop_queue(struct log_client *);
 
+/*
+ * Until the reaper sends a first pair (CHAN_PEER), and between a pair's
+ * loss and the next, there is no broker and so no client: each chunk goes
+ * to the log only (log_clients_chunk() finds the list empty).
+ */
 void
 log_peer_init(struct logger *l)
 {
