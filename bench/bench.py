@@ -631,25 +631,24 @@ def figure3(mons):
 
 def attach_read_run(mon, r):
     """Throughput to one client connected before `runc start`: payload
-    bytes of stdout records / (runc start -> last record). A complete
-    stream must match gen's sha256 (else the check fails); an incomplete
-    one is recorded as the share delivered (vigil's broker may drop frames
-    for a client that does not keep up, architecture.md "Channels")."""
+    bytes of stdout records / (runc start -> last record). The client
+    (bench/attach) checks every byte it receives against gen's stream at
+    its place in the stream, in process; a stream with records missing
+    (vigil may drop a client's records when it does not keep up, spec
+    7.5) is recorded as the share delivered, and any received byte that is
+    wrong or out of order fails the check."""
     mode = MODES[0]
     run = Run(mon, "bench_att_%s_%d" % (mon.name, r))
     c = run.c
-    client = sha = None
+    client = None
     try:
         c.bundle(gen_argv(mode, "/tmp/", ATTACH_BYTES), edit=mount_bench)
         run.launch(c.args(extra=["--full-attach"] +
                           ([] if SYNC_LOG else ["--no-sync-log"])))
         client = subprocess.Popen(
             [os.path.join(BIN, "attach"), "read",
-             os.path.join(c.bundle_dir, "attach")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        sha = subprocess.Popen(["sha256sum"], stdin=client.stdout,
-                               stdout=subprocess.PIPE)
-        client.stdout.close()
+             os.path.join(c.bundle_dir, "attach"), str(mode[2])],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         first = client.stderr.readline().decode().strip()
         if first != "connected":
             raise RuntimeError("%s: attach client: %r" % (mon, first))
@@ -657,20 +656,20 @@ def attach_read_run(mon, r):
         c.runc("start", c.cid)
         rest = client.stderr.read().decode()
         client.wait(600)
-        got = sha.communicate()[0].decode().split()[0]
-        m = re.search(r"done (\d+) (\d+) (\d+) (\d+)", rest)
+        m = re.search(r"done (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", rest)
         if not m:
             raise RuntimeError("%s: attach client: %r" % (mon, rest))
         nbytes, last = int(m.group(1)), int(m.group(4)) / 1e9
-        want = expected_sha(mode, "stdout", ATTACH_BYTES)
+        gaps, bad = int(m.group(5)), int(m.group(6))
         total = ATTACH_BYTES // mode[2] * mode[2]
-        if nbytes == total and got != want:
-            R.fail("%s, attach run %d: client got all %d bytes, but "
-                   "sha256 differs" % (mon, r + 1, nbytes))
+        if bad:
+            R.fail("%s, attach run %d: the client got %d bytes that are not "
+                   "the container's output at their place" % (mon, r + 1, bad))
             return None
         if nbytes != total:
-            log("  %s, attach run %d: the client got %d of %d bytes" % (
-                mon, r + 1, nbytes, total))
+            log("  %s, attach run %d: the client got %d of %d bytes "
+                "(%d gaps), every one checked" % (mon, r + 1, nbytes, total,
+                                                  gaps))
         R.add("attach_delivered", mon.name, 100.0 * nbytes / total)
         c.wait_exit(60)
         ok, detail = check_log(c.log_path, mode, ATTACH_BYTES)
@@ -678,14 +677,11 @@ def attach_read_run(mon, r):
             R.fail("%s, attach run %d: log check: %s" % (mon, r + 1, detail))
         return nbytes / MIB / (last - t0)
     finally:
-        for p in (client, sha):
-            if p is not None and p.poll() is None:
-                p.kill()
-                p.wait()
+        if client is not None and client.poll() is None:
+            client.kill()
+            client.wait()
         if client is not None:
             client.stderr.close()
-        if sha is not None and sha.stdout:
-            sha.stdout.close()
         run.finish()
 
 

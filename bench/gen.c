@@ -20,67 +20,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FILL_BYTES (1u << 20)
-
-struct stream {
-	int fd;
-	uint64_t left;	/* bytes still to produce */
-	uint64_t lineno;
-	size_t pos;	/* next byte of line[] to hand out */
-	char *line;
-};
-
-static char *fill;
-static size_t line_bytes;
+#include "genstream.h"
 
 static void
 die(const char *what)
 {
 	(void)fprintf(stderr, "gen: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-static void
-next_line(struct stream *s)
-{
-	uint64_t v = s->lineno++;
-	size_t body = line_bytes - 1, off;
-
-	for (int i = 9; i >= 0; i--) {
-		s->line[i] = (char)('0' + v % 10);
-		v /= 10;
-	}
-	if (body > 10)
-		s->line[10] = ' ';
-	off = (size_t)((s->lineno * 7919u) % (FILL_BYTES - 1));
-	for (size_t i = 11; i < body;) {
-		size_t n = body - i;
-		if (n > FILL_BYTES - off)
-			n = FILL_BYTES - off;
-		memcpy(s->line + i, fill + off, n);
-		i += n;
-		off = 0;
-	}
-	s->line[body] = '\n';
-	s->pos = 0;
-}
-
-/* The next n bytes of the stream into buf. */
-static void
-produce(struct stream *s, char *buf, size_t n)
-{
-	while (n > 0) {
-		size_t k;
-		if (s->pos == line_bytes)
-			next_line(s);
-		k = line_bytes - s->pos;
-		if (k > n)
-			k = n;
-		memcpy(buf, s->line + s->pos, k);
-		s->pos += k;
-		buf += k;
-		n -= k;
-	}
 }
 
 static void
@@ -106,7 +52,6 @@ main(int argc, char **argv)
 	size_t wsize;
 	char *buf;
 	int nstreams;
-	uint32_t x = 2463534242u;
 
 	if (argc != 5) {
 		(void)fprintf(stderr,
@@ -123,18 +68,9 @@ main(int argc, char **argv)
 	}
 	if (wsize == 0)
 		wsize = line_bytes;
-	fill = malloc(FILL_BYTES);
 	buf = malloc(wsize);
-	if (fill == NULL || buf == NULL)
+	if (fill_init() < 0 || buf == NULL)
 		die("malloc");
-	for (size_t i = 0; i < FILL_BYTES; i++) {
-		static const char set[] = "abcdefghijklmnopqrstuvwxyz"
-					  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		fill[i] = set[x % (sizeof(set) - 1)];
-	}
 	per = total / (uint64_t)nstreams / line_bytes * line_bytes;
 	for (int i = 0; i < nstreams; i++) {
 		st[i] = (struct stream){ .fd = 1 + i, .left = per,
