@@ -612,6 +612,9 @@ start_children(struct mon *m)
 	start_runtime(m);
 	if (m->phase != MON_PH_RUNTIME)
 		return; /* failed and reported */
+	/* the filters compile while the runtime runs, not before it */
+	if (!m->o->passthrough || m->notify_fd >= 0)
+		sandbox_prepare_start();
 	if (m->o->passthrough) {
 		/* spec 9.8: no logger; a broker only for the notify relay */
 		if (m->notify_fd >= 0 && mon_child_spawn(m, &m->broker) < 0)
@@ -632,8 +635,6 @@ start_children(struct mon *m)
 VIGIL_NORETURN void
 mon_daemon(struct mon *m)
 {
-	if (!m->o->passthrough)
-		sandbox_prepare_start(); /* a logger follows: compile meanwhile */
 	daemon_setup(m);
 	start_children(m);
 	if (m->phase != MON_PH_DONE && event_base_dispatch(m->base) < 0)
