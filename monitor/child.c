@@ -322,7 +322,7 @@ on_hello(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 		welcome_broker(m);
 	}
 	peer_new(m);
-	if (!m->children_up && m->phase == MON_PH_RUNTIME &&
+	if (!m->children_up && m->phase <= MON_PH_RUNTIME &&
 	    child_needed_up(&m->logger) && child_needed_up(&m->broker))
 		mon_children_up(m);
 	return 0;
@@ -887,8 +887,8 @@ say_death(struct mon *m, const struct mon_child *c, int status, int delay)
 
 /*
  * A dead child's last words, still queued when it is reaped before its
- * channel is read (e.g. mon_reap() in start_children(), or in the
- * HELLO handler): the TRAP report of its SIGSYS handler (security 39)
+ * channel is read (e.g. mon_reap() in start_children(), or in
+ * mon_children_up() inside the HELLO handler): the TRAP report of its SIGSYS handler (security 39)
  * and its DIAGs are said; nothing else from a dead child is acted on.
  */
 static void

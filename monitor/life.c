@@ -441,18 +441,35 @@ start_runtime(struct mon *m)
 	}
 }
 
+/*
+ * Only `runtime create` leaves what it made waiting (for `runtime start`,
+ * after the pid is reported): it may run while the children sandbox
+ * themselves. `exec --detach` and `restore --detach` start the process at
+ * once, so they run only once both children are sandboxed, as before.
+ */
+static bool
+runtime_first(const struct mon *m)
+{
+	return !m->o->exec && m->o->restore == NULL;
+}
+
 /* The children are sandboxed and listening: the pid may be reported. */
 void
 mon_children_up(struct mon *m)
 {
 	m->children_up = true;
+	if (m->phase == MON_PH_LOGGER) {
+		start_runtime(m); /* exec, restore: not before */
+		mon_reap(m);	  /* a SIGCHLD may have come while blocked */
+		return;
+	}
 	runtime_done(m); /* if the runtime was faster */
 }
 
 /*
- * A child died before its HELLO (security.md: fail closed). Before the
- * runtime exits the failure waits for it (runtime_done), so that what it
- * created is killed; the manager then reads msg on the sync pipe.
+ * A child died before its HELLO (security.md: fail closed). A runtime
+ * already running is waited for (runtime_done), so that what it created
+ * is killed; the manager then reads msg on the sync pipe.
  */
 void
 mon_start_failed(struct mon *m, const char *fmt, ...)
@@ -598,9 +615,9 @@ exec_report(struct mon *m)
 }
 
 /*
- * The runtime, then the logger (unless passthrough) and, with an attach
- * socket, the broker, which sandbox themselves while the runtime runs;
- * the pid is reported once both are sandboxed (security.md: fail closed).
+ * The runtime (create), then the logger (unless passthrough) and, with an
+ * attach socket, the broker, which sandbox themselves while it runs; the
+ * pid is reported once both are sandboxed (security.md: fail closed).
  */
 static void
 start_children(struct mon *m)
@@ -609,9 +626,11 @@ start_children(struct mon *m)
 		return; /* reported on the sync pipe */
 	if (!m->o->passthrough)
 		mon_attach_ready(m); /* spec 3.1 step 12, 5.4 */
-	start_runtime(m);
-	if (m->phase != MON_PH_RUNTIME)
-		return; /* failed and reported */
+	if (runtime_first(m)) {
+		start_runtime(m);
+		if (m->phase != MON_PH_RUNTIME)
+			return; /* failed and reported */
+	}
 	/* the filters compile while the runtime runs, not before it */
 	if (!m->o->passthrough || m->notify_fd >= 0)
 		sandbox_prepare_start();
