@@ -888,8 +888,9 @@ say_death(struct mon *m, const struct mon_child *c, int status, int delay)
 /*
  * A dead child's last words, still queued when it is reaped before its
  * channel is read (e.g. mon_reap() in start_children(), or in
- * mon_children_up() inside the HELLO handler): the TRAP report of its SIGSYS handler (security 39)
- * and its DIAGs are said; nothing else from a dead child is acted on.
+ * mon_children_up() inside the HELLO handler): the TRAP report of its
+ * SIGSYS handler (security 39) and its DIAGs are said; nothing else from
+ * a dead child is acted on.
  */
 static void
 last_words(struct mon *m, struct mon_child *c)

@@ -313,7 +313,8 @@ kill_created(struct mon *m)
 	char why[512];
 	pid_t pid;
 
-	if (!WIFEXITED(m->runtime_status) || WEXITSTATUS(m->runtime_status) != 0)
+	if (!WIFEXITED(m->runtime_status) ||
+	    WEXITSTATUS(m->runtime_status) != 0)
 		return; /* it created nothing */
 	if (mon_pidfile_read(m->o->pidfile_path, &pid, why, sizeof(why)) < 0)
 		return; /* no container process to kill */
@@ -637,8 +638,9 @@ start_children(struct mon *m)
 	if (m->o->passthrough) {
 		/* spec 9.8: no logger; a broker only for the notify relay */
 		if (m->notify_fd >= 0 && mon_child_spawn(m, &m->broker) < 0)
-			mon_start_failed(m, "Failed to start the attach broker: "
-			    "%s", strerror(errno));
+			mon_start_failed(m,
+			    "Failed to start the attach broker: %s",
+			    strerror(errno));
 	} else if (mon_child_spawn(m, &m->logger) < 0) {
 		mon_start_failed(m, "Failed to start the logger: %s",
 		    strerror(errno));
