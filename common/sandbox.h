@@ -67,7 +67,7 @@ void sandbox_prepare(void);
 
 /*
  * sandbox_prepare()'s helper started early, so it compiles while the
- * reaper sets up (bench figure 3: off the create -> pid path);
+ * runtime runs (bench figure 3: off the create -> pid path);
  * sandbox_prepare() then only collects the programs.
  */
 void sandbox_prepare_start(void);

@@ -322,9 +322,9 @@ on_hello(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 		welcome_broker(m);
 	}
 	peer_new(m);
-	if (m->phase == MON_PH_LOGGER && child_needed_up(&m->logger) &&
-	    child_needed_up(&m->broker))
-		mon_children_ready(m);
+	if (!m->children_up && m->phase <= MON_PH_RUNTIME &&
+	    child_needed_up(&m->logger) && child_needed_up(&m->broker))
+		mon_children_up(m);
 	return 0;
 }
 
@@ -882,9 +882,10 @@ say_death(struct mon *m, const struct mon_child *c, int status, int delay)
 
 /*
  * A dead child's last words, still queued when it is reaped before its
- * channel is read (e.g. mon_reap() in mon_children_ready(), inside the
- * HELLO handler): the TRAP report of its SIGSYS handler (security 39)
- * and its DIAGs are said; nothing else from a dead child is acted on.
+ * channel is read (e.g. mon_reap() in start_children(), or in
+ * mon_children_up() inside the HELLO handler): the TRAP report of its
+ * SIGSYS handler (security 39) and its DIAGs are said; nothing else from
+ * a dead child is acted on.
  */
 static void
 last_words(struct mon *m, struct mon_child *c)
@@ -929,11 +930,12 @@ mon_child_reaped(struct mon *m, struct mon_child *c, int status)
 		c->pid = 0;
 		return;
 	}
-	if (m->phase == MON_PH_LOGGER && !said_hello) {
+	if (!m->children_up && !said_hello) {
 		say_death(m, c, status, -1);
 		c->pid = 0;
 		/* security.md: fail closed, the start fails on the sync pipe */
-		mon_fail(m, "Failed to start the %s: it died during setup%s%s",
+		mon_start_failed(m,
+		    "Failed to start the %s: it died during setup%s%s",
 		    c->role, c->setup_err[0] != '\0' ? ": " : "",
 		    c->setup_err);
 		return;

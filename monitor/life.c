@@ -301,6 +301,27 @@ terminal_arrived(struct mon *m)
 	return false;
 }
 
+/*
+ * A start that failed after the runtime ran (a child died in its setup):
+ * the container `runtime create` made never runs. Its init waits for
+ * `runtime start` and is killed here; the manager reads the failure on the
+ * sync pipe and removes the container as after any failed create.
+ */
+static void
+kill_created(struct mon *m)
+{
+	char why[512];
+	pid_t pid;
+
+	if (!WIFEXITED(m->runtime_status) ||
+	    WEXITSTATUS(m->runtime_status) != 0)
+		return; /* it created nothing */
+	if (mon_pidfile_read(m->o->pidfile_path, &pid, why, sizeof(why)) < 0)
+		return; /* no container process to kill */
+	if (kill(pid, SIGKILL) < 0 && errno != ESRCH)
+		diag_warn("Failed to kill the created container %d", (int)pid);
+}
+
 /* spec 4.4: read and report the pid; then the container is monitored. */
 static void
 runtime_done(struct mon *m)
@@ -308,14 +329,22 @@ runtime_done(struct mon *m)
 	char why[512];
 	pid_t pid;
 
-	if (m->phase != MON_PH_RUNTIME)
+	if (m->phase != MON_PH_RUNTIME || !m->runtime_reaped)
 		return;
+	if (m->start_err[0] != '\0') {
+		/* a child died in setup while the runtime ran: fail closed */
+		kill_created(m);
+		mon_fail(m, "%s", m->start_err);
+		return;
+	}
 	/* spec 4.3: for exec (2.2.0+) only a missing pid file is a failure */
 	if (!m->o->exec && (!WIFEXITED(m->runtime_status) ||
 	    WEXITSTATUS(m->runtime_status) != 0)) {
 		runtime_failed(m);
 		return;
 	}
+	if (!m->children_up)
+		return; /* mon_children_up() comes back here */
 	if (m->o->terminal && m->pty < 0 && !terminal_arrived(m))
 		return;
 	if (mon_pidfile_read(m->o->pidfile_path, &pid, why, sizeof(why)) < 0) {
@@ -377,9 +406,14 @@ console_cb(evutil_socket_t fd VIGIL_UNUSED, short w VIGIL_UNUSED, void *arg)
 		    strerror(errno));
 }
 
-/* The children are sandboxed and listening: now the runtime may run. */
-void
-mon_children_ready(struct mon *m)
+/*
+ * spec 3.1 step 13: the runtime runs as soon as the daemon is set up; the
+ * children are forked and sandboxed while it runs (README "How the
+ * processes fit"), and runtime_done() reports the pid only after both
+ * said HELLO.
+ */
+static void
+start_runtime(struct mon *m)
 {
 	sigset_t fwd, old;
 
@@ -406,7 +440,55 @@ mon_children_ready(struct mon *m)
 		if (m->cons_ev == NULL || event_add(m->cons_ev, NULL) < 0)
 			diag_warnx("cannot watch the console socket");
 	}
-	mon_reap(m); /* a SIGCHLD may have come while blocked */
+}
+
+/*
+ * Only `runtime create` leaves what it made waiting (for `runtime start`,
+ * after the pid is reported): it may run while the children sandbox
+ * themselves. `exec --detach` and `restore --detach` start the process at
+ * once, so they run only once both children are sandboxed, as before.
+ */
+static bool
+runtime_first(const struct mon *m)
+{
+	return !m->o->exec && m->o->restore == NULL;
+}
+
+/* The children are sandboxed and listening: the pid may be reported. */
+void
+mon_children_up(struct mon *m)
+{
+	m->children_up = true;
+	if (m->phase == MON_PH_LOGGER) {
+		start_runtime(m); /* exec, restore: not before */
+		mon_reap(m);	  /* a SIGCHLD may have come while blocked */
+		return;
+	}
+	runtime_done(m); /* if the runtime was faster */
+}
+
+/*
+ * A child died before its HELLO (security.md: fail closed). A runtime
+ * already running is waited for (runtime_done), so that what it created
+ * is killed; the manager then reads msg on the sync pipe.
+ */
+void
+mon_start_failed(struct mon *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (m->start_err[0] == '\0') {
+		va_start(ap, fmt);
+		(void)vsnprintf(m->start_err, sizeof(m->start_err), fmt, ap);
+		va_end(ap); /* cut at DIAG_TEXT_MAX, as mon_fail() does */
+	}
+	if (m->phase == MON_PH_RUNTIME && !m->runtime_reaped)
+		return;
+	if (m->phase == MON_PH_RUNTIME) {
+		runtime_done(m);
+		return;
+	}
+	mon_fail(m, "%s", m->start_err);
 }
 
 /* spec 3.1 step 10. */
@@ -534,42 +616,46 @@ exec_report(struct mon *m)
 }
 
 /*
- * The logger (unless passthrough) and, with an attach socket, the broker;
- * the runtime runs once both are sandboxed (security.md: fail closed).
+ * The runtime (create), then the logger (unless passthrough) and, with an
+ * attach socket, the broker, which sandbox themselves while it runs; the
+ * pid is reported once both are sandboxed (security.md: fail closed).
  */
 static void
 start_children(struct mon *m)
 {
 	if (mon_attach_create(m) < 0)
 		return; /* reported on the sync pipe */
+	if (!m->o->passthrough)
+		mon_attach_ready(m); /* spec 3.1 step 12, 5.4 */
+	if (runtime_first(m)) {
+		start_runtime(m);
+		if (m->phase != MON_PH_RUNTIME)
+			return; /* failed and reported */
+	}
+	/* the filters compile while the runtime runs, not before it */
+	if (!m->o->passthrough || m->notify_fd >= 0)
+		sandbox_prepare_start();
 	if (m->o->passthrough) {
 		/* spec 9.8: no logger; a broker only for the notify relay */
-		if (m->notify_fd < 0) {
-			mon_children_ready(m);
-			return;
-		}
-		m->phase = MON_PH_LOGGER;
-		if (mon_child_spawn(m, &m->broker) < 0)
-			mon_fail(m, "Failed to start the attach broker: %s",
+		if (m->notify_fd >= 0 && mon_child_spawn(m, &m->broker) < 0)
+			mon_start_failed(m,
+			    "Failed to start the attach broker: %s",
 			    strerror(errno));
-		return;
-	}
-	mon_attach_ready(m); /* spec 3.1 step 12, 5.4 */
-	m->phase = MON_PH_LOGGER;
-	if (mon_child_spawn(m, &m->logger) < 0) {
-		mon_fail(m, "Failed to start the logger: %s", strerror(errno));
-		return;
-	}
-	if (m->att_listener >= 0 && mon_child_spawn(m, &m->broker) < 0)
-		mon_fail(m, "Failed to start the attach broker: %s",
+	} else if (mon_child_spawn(m, &m->logger) < 0) {
+		mon_start_failed(m, "Failed to start the logger: %s",
 		    strerror(errno));
+	} else if (m->att_listener >= 0 && mon_child_spawn(m, &m->broker) < 0) {
+		mon_start_failed(m, "Failed to start the attach broker: %s",
+		    strerror(errno));
+	}
+	if (m->broker.pid <= 0 && m->logger.pid <= 0 && m->start_err[0] == '\0')
+		mon_children_up(m); /* none to wait for */
+	mon_reap(m); /* a SIGCHLD may have come while blocked */
 }
 
 VIGIL_NORETURN void
 mon_daemon(struct mon *m)
 {
-	if (!m->o->passthrough)
-		sandbox_prepare_start(); /* a logger follows: compile meanwhile */
 	daemon_setup(m);
 	start_children(m);
 	if (m->phase != MON_PH_DONE && event_base_dispatch(m->base) < 0)

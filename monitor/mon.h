@@ -16,6 +16,7 @@
 
 #include "common/chan.h"
 #include "common/compiler.h"
+#include "common/diag.h"
 #include "monitor/options.h"
 
 struct event;
@@ -67,8 +68,8 @@ struct role_progress;
 #define MON_OOM_CGROUP_MAX 8192
 
 enum mon_phase {
-	MON_PH_LOGGER,	 /* waiting for the first logger's HELLO */
-	MON_PH_RUNTIME,	 /* runtime forked, waiting for it to exit */
+	MON_PH_LOGGER,	 /* start-up, before the runtime is forked */
+	MON_PH_RUNTIME,	 /* runtime forked: waiting for it and the HELLOs */
 	MON_PH_RUNNING,	 /* pid reported, container monitored */
 	MON_PH_DRAINING, /* container gone, waiting for the logger's drain */
 	MON_PH_DONE,	 /* the loop has ended */
@@ -166,6 +167,11 @@ struct mon {
 	pid_t runtime_pid;
 	int runtime_status;
 	bool runtime_reaped;
+	/* The children's HELLOs, awaited while the runtime runs: the pid is
+	 * reported only once both are sandboxed (README "How the processes
+	 * fit"); a child that died in setup meanwhile, its sync message. */
+	bool children_up;
+	char start_err[DIAG_TEXT_MAX];
 
 	/* The container process (spec 4.4, 10.1). */
 	pid_t ctr_pid;
@@ -332,7 +338,8 @@ void mon_audit_forget(struct mon_child *);
 /* life.c: the lifecycle (spec 3.1 steps 10-16, 10). */
 VIGIL_NORETURN void mon_daemon(struct mon *);
 void mon_reap(struct mon *);
-void mon_children_ready(struct mon *);
+void mon_children_up(struct mon *);
+void mon_start_failed(struct mon *, const char *fmt, ...) VIGIL_PRINTF(2, 3);
 void mon_drained(struct mon *);
 void mon_att_closed(struct mon *);
 void mon_fail(struct mon *, const char *fmt, ...) VIGIL_PRINTF(2, 3);

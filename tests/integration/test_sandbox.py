@@ -157,7 +157,51 @@ def test_sandbox_step_failure_named_on_the_sync_pipe():
             r"Failed to start the (logger|attach): it died during setup: "
             r"\1 sandbox: landlock: restrict_self: Operation not permitted",
             rec.get("message", "")), "record %r" % rec
-        assert not os.path.exists(c.pidfile), "the runtime ran"
+        # the runtime runs while the children sandbox themselves (README
+        # "How the processes fit"): the reaper waits for it and kills the
+        # container it created, which never ran
+        pid = int(harness.read_file(c.pidfile).strip())
+        harness.wait_for(lambda: not harness.alive(pid),
+                         what="the created container killed")
+
+
+def _landlock_eperm_monitor(c):
+    """c's monitor behind a filter that refuses landlock_restrict_self
+    with EPERM, so each child fails its sandbox set-up."""
+    script = os.path.join(c.dir, "landlock-eperm.py")
+    with open(script, "w") as f:
+        f.write(_NO_LANDLOCK.replace('b"landlock_create_ruleset"',
+                                     'b"landlock_restrict_self"')
+                .replace("errno.ENOSYS", "errno.EPERM"))
+    wrapper = os.path.join(c.dir, "conmon")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nexec python3 %s %s \"$@\"\n" % (
+            script, c.conmon or harness.CONMON))
+    os.chmod(wrapper, 0o755)
+    c.conmon = wrapper
+
+
+@ref_differs("conmon 2.1.6 has no sandboxed children")
+def test_sandbox_step_failure_exec_runtime_never_runs():
+    """`exec --detach` starts its process at once, so an exec session runs
+    the runtime only once both children are sandboxed (unlike create,
+    README "How the processes fit"): a child that fails its set-up fails
+    the session on the sync pipe and the runtime never ran."""
+    with Case() as c:
+        rtdir = os.path.join(c.dir, "rt")
+        os.mkdir(rtdir)
+        c.bundle(["/bin/true"], config=False)
+        _landlock_eperm_monitor(c)
+        s = c.exec_session(["/bin/true"])
+        m = s.launch(runtime=c.fake_runtime(), env={"FAKE_RT_DIR": rtdir})
+        rec = m.record()
+        assert rec.get("data") == -1, "record %r" % rec
+        assert re.fullmatch(
+            r"Failed to start the (logger|attach): it died during setup: "
+            r"\1 sandbox: landlock: restrict_self: Operation not permitted",
+            rec.get("message", "")), "record %r" % rec
+        m.sync_eof()
+        assert not os.listdir(rtdir), "the runtime ran"
 
 
 @ref_differs("conmon 2.1.6 has no sandboxed children")
