@@ -347,6 +347,10 @@ att_setup(struct att_broker *b, const struct role_conf *rc)
 	if ((b->inbuf = io_buf_new(ATT_INPUT_BUF)) == NULL)
 		fatalx("attach: out of memory");
 	att_events(b);
+	/* broker.setup_fail: a broker started on demand fails its setup
+	 * (monitor/lazy.c): logged and retried, never the start's failure */
+	if (FAULT_ON(BROKER_SETUP_FAIL))
+		fatalx("attach sandbox: fault injection: broker.setup_fail");
 	if (sandbox_seccomp("attach", b->chan, err, sizeof(err)) < 0)
 		fatalx("attach sandbox: %s", err);
 }

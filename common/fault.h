@@ -61,6 +61,7 @@
 	X(LOGGER_IGNORE_DRAIN, "logger.ignore_drain", FAULT_KIND_NUMBER, 0)     \
 	X(BROKER_CRASH_ON_ACCEPT, "broker.crash_on_accept", FAULT_KIND_NUMBER, FAULT_ONCE) \
 	X(BROKER_SYSCALL, "broker.syscall", FAULT_KIND_WORD, FAULT_ONCE)        \
+	X(BROKER_SETUP_FAIL, "broker.setup_fail", FAULT_KIND_NUMBER, FAULT_ONCE) \
 	X(CHAN_CORRUPT_NEXT, "chan.corrupt_next", FAULT_KIND_WORD, FAULT_ONCE)  \
 	X(REAPER_EXIT_WRITE_EIO, "reaper.exit_write_eio", FAULT_KIND_NUMBER, 0) \
 	X(LOGGER_HOSTILE, "logger.hostile", FAULT_KIND_WORD, FAULT_ONCE)        \

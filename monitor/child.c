@@ -196,8 +196,9 @@ mon_broker_close(struct mon *m)
 	struct mon_child *c = &m->broker;
 
 	m->att_close_sent = true;
-	if (c->pid <= 0 || !c->hello ||
-	    send_to(m, c, CHAN_ATT_CLOSE, NULL, 0, -1) < 0)
+	if (c->pid > 0 && !c->hello)
+		return; /* welcome_broker() sends it; close_ev bounds the wait */
+	if (c->pid <= 0 || send_to(m, c, CHAN_ATT_CLOSE, NULL, 0, -1) < 0)
 		mon_att_closed(m); /* no broker: its clients already saw EOF */
 }
 
@@ -295,12 +296,6 @@ mon_child_peek(struct mon *m)
 		c->rchar_end = proc_rchar(c->pid);
 }
 
-static bool
-child_needed_up(const struct mon_child *c)
-{
-	return c->pid <= 0 || c->hello;
-}
-
 static int
 on_hello(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 {
@@ -322,8 +317,9 @@ on_hello(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 		welcome_broker(m);
 	}
 	peer_new(m);
-	if (!m->children_up && m->phase <= MON_PH_RUNTIME &&
-	    child_needed_up(&m->logger) && child_needed_up(&m->broker))
+	/* the broker starts on demand (lazy.c): the pid is never held for
+	 * it, and a broker started this early is not waited for */
+	if (!m->children_up && m->phase <= MON_PH_RUNTIME && c == &m->logger)
 		mon_children_up(m);
 	return 0;
 }
@@ -802,6 +798,28 @@ respawn_one(struct mon *m, struct mon_child *c)
 	diag_info("%s respawned as pid %d", c->role, (int)c->pid);
 }
 
+/*
+ * A first instance of c started later than the others (the broker on
+ * demand, lazy.c): a failed fork is retried as a respawn is.
+ */
+void
+mon_child_start(struct mon *m, struct mon_child *c)
+{
+	if (c->pid > 0 || (c->respawn != NULL &&
+	    evtimer_pending(c->respawn, NULL)))
+		return;
+	if (mon_child_spawn(m, c) < 0) {
+		int delay;
+
+		diag_warn("Failed to start the %s", c->role);
+		delay = schedule_respawn(m, c);
+		if (delay >= 0)
+			diag_warnx("%s: retrying in %d ms", c->role, delay);
+		return;
+	}
+	diag_debug("%s started as pid %d", c->role, (int)c->pid);
+}
+
 static void
 respawn_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
     void *arg)
@@ -930,7 +948,7 @@ mon_child_reaped(struct mon *m, struct mon_child *c, int status)
 		c->pid = 0;
 		return;
 	}
-	if (!m->children_up && !said_hello) {
+	if (!m->children_up && !said_hello && c == &m->logger) {
 		say_death(m, c, status, -1);
 		c->pid = 0;
 		/* security.md: fail closed, the start fails on the sync pipe */
@@ -948,6 +966,12 @@ mon_child_reaped(struct mon *m, struct mon_child *c, int status)
 	}
 	delay = schedule_respawn(m, c);
 	say_death(m, c, status, delay);
+	/* the broker starts on demand (lazy.c), after the pid was reported:
+	 * a setup failure is said here and retried, never on the sync pipe */
+	if (!said_hello)
+		diag_warnx("Failed to start the %s: it died during setup%s%s",
+		    c->role, c->setup_err[0] != '\0' ? ": " : "",
+		    c->setup_err);
 	c->pid = 0;
 }
 

@@ -162,7 +162,9 @@ mon_drained(struct mon *m)
 {
 	struct timeval tv = { .tv_sec = MON_DRAIN_TIMEOUT_S };
 
-	if (m->broker.pid <= 0 && m->broker.respawn == NULL) {
+	/* a broker never needed is never started (lazy.c): no clients */
+	if (m->broker.pid <= 0 && m->broker.respawn == NULL &&
+	    !mon_broker_due(m)) {
 		finish(m);
 		return;
 	}
@@ -616,9 +618,10 @@ exec_report(struct mon *m)
 }
 
 /*
- * The runtime (create), then the logger (unless passthrough) and, with an
- * attach socket, the broker, which sandbox themselves while it runs; the
- * pid is reported once both are sandboxed (security.md: fail closed).
+ * The runtime (create), then the logger (unless passthrough), which
+ * sandboxes itself while it runs; the pid is reported once it is
+ * sandboxed (security.md: fail closed). The broker starts when its
+ * objects are first readable (lazy.c), before or after the pid.
  */
 static void
 start_children(struct mon *m)
@@ -636,19 +639,17 @@ start_children(struct mon *m)
 	if (!m->o->passthrough || m->notify_fd >= 0)
 		sandbox_prepare_start();
 	if (m->o->passthrough) {
-		/* spec 9.8: no logger; a broker only for the notify relay */
-		if (m->notify_fd >= 0 && mon_child_spawn(m, &m->broker) < 0)
-			mon_start_failed(m,
-			    "Failed to start the attach broker: %s",
-			    strerror(errno));
+		/* spec 9.8: no logger; a broker only for the notify relay,
+		 * when the first datagram comes (lazy.c) */
+		if (m->notify_fd >= 0)
+			mon_broker_watch(m);
 	} else if (mon_child_spawn(m, &m->logger) < 0) {
 		mon_start_failed(m, "Failed to start the logger: %s",
 		    strerror(errno));
-	} else if (m->att_listener >= 0 && mon_child_spawn(m, &m->broker) < 0) {
-		mon_start_failed(m, "Failed to start the attach broker: %s",
-		    strerror(errno));
+	} else if (m->att_listener >= 0) {
+		mon_broker_watch(m); /* started on demand (lazy.c) */
 	}
-	if (m->broker.pid <= 0 && m->logger.pid <= 0 && m->start_err[0] == '\0')
+	if (m->logger.pid <= 0 && m->start_err[0] == '\0')
 		mon_children_up(m); /* none to wait for */
 	mon_reap(m); /* a SIGCHLD may have come while blocked */
 }
@@ -662,6 +663,7 @@ mon_daemon(struct mon *m)
 		diag_warnx("the event loop failed");
 	m->phase = MON_PH_DONE;
 	mon_oom_final(m); /* spec 10.2 step 1, before the exit files */
+	mon_broker_unwatch(m);
 	mon_child_stop(m, &m->logger);
 	mon_child_stop(m, &m->broker);
 	close_inherited(m);

@@ -63,6 +63,8 @@ struct role_progress;
 #define MON_DIAG_RATE 10
 #define MON_DIAG_BURST 50
 #define MON_DIAG_SUMMARY_MS 1000
+/* lazy.c: the objects that start the broker (listener, ctl, winsz, notify) */
+#define MON_LAZY_MAX 4
 /* spec 12: memory.events is a few short lines; /proc/<pid>/cgroup. */
 #define MON_OOM_EVENTS_MAX 4096
 #define MON_OOM_CGROUP_MAX 8192
@@ -198,6 +200,9 @@ struct mon {
 
 	struct mon_child logger;
 	struct mon_child broker;
+	/* lazy.c: the broker is not started yet; its objects are watched */
+	bool lazy_watching;
+	struct event *lazy_ev[MON_LAZY_MAX];
 	/* the logger's progress page (common/role.h), NULL without one */
 	struct role_progress *log_progress;
 	uint32_t peer_gen;    /* generation of the current logger<->broker pair */
@@ -282,6 +287,7 @@ void mon_notify_relay(struct mon *, const void *lines, size_t len);
 
 /* child.c: the sandboxed children and their channels. */
 int mon_child_spawn(struct mon *, struct mon_child *) VIGIL_MUST_CHECK;
+void mon_child_start(struct mon *, struct mon_child *);
 void mon_child_reaped(struct mon *, struct mon_child *, int status);
 void mon_child_peek(struct mon *);
 void mon_child_stop(struct mon *, struct mon_child *);
@@ -295,6 +301,11 @@ void mon_chan_read(struct mon *, struct mon_child *);
 int mon_chan_dispatch(struct mon *, struct mon_child *, struct chan_msg *,
     const char **why) VIGIL_MUST_CHECK;
 void mon_reopen_do(struct mon *, unsigned sink);
+
+/* lazy.c: the attach broker on demand. */
+void mon_broker_watch(struct mon *);
+void mon_broker_unwatch(struct mon *);
+bool mon_broker_due(struct mon *);
 
 /* chanlimit.c: a child's flood costs the reaper little (security 34). */
 uint64_t mon_now_ms(void);

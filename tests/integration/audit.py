@@ -71,11 +71,13 @@ def compare(role, pid):
 
 def running_children(case):
     """Start a container that keeps running, with an attach socket and a
-    stdin pipe (so the broker runs too); {role: pid} once both are there
-    and sandboxed (Seccomp: 2)."""
+    stdin pipe, and an attach client that comes and goes (the broker
+    starts on demand, README "How the processes fit"); {role: pid} once
+    both are there and sandboxed (Seccomp: 2)."""
     case.bundle(["/bin/sleep", "1000"])
-    case.start(extra=["-i"])
+    case.start(extra=["-i", "--leave-stdin-open"])
     case.runc_start()
+    case.start_broker()
     d = case.daemon_pid()
 
     def ready():

@@ -1398,10 +1398,26 @@ class Case:
                       or _under_valgrind(p)]
 
     def socket_fd_count(self, daemon=None):
-        """Sockets held by the monitor's processes: rises by one when it
-        accepts an attach client."""
+        """Accepted attach clients held by the monitor's processes: rises
+        by one when it accepts an attach client. An accepted socket is
+        the server's end of a connection to a bound SOCK_SEQPACKET socket:
+        connected, and it carries the listener's path in /proc/net/unix
+        (the client's end has none). Counting these rather than all
+        sockets, an attach broker started on demand by the connect itself
+        (vigil, README "How the processes fit") is not taken for the
+        accept."""
+        accepted = set()
+        with open("/proc/net/unix") as f:
+            next(f)
+            for line in f:
+                fl = line.split()
+                # Num RefCount Protocol Flags Type St Inode [Path]
+                if len(fl) >= 8 and fl[4] == "0005" and fl[5] == "03" \
+                        and not int(fl[3], 16) & 0x10000:
+                    accepted.add(fl[6])
         return sum(1 for pid in self.monitor_pids(daemon)
-                   for t in proc_fds(pid).values() if t.startswith("socket:"))
+                   for t in proc_fds(pid).values()
+                   if t.startswith("socket:[") and t[8:-1] in accepted)
 
     def _output_sockets(self, daemon=None):
         """Sockets of the process that sends attach output: vigil's logger
@@ -1429,6 +1445,19 @@ class Case:
             wait_for(lambda: self._output_sockets(daemon) > before, timeout,
                      "the monitor to accept attach client %s" % cl.name)
         return cl
+
+    def start_broker(self, full=False):
+        """vigil starts its attach broker on demand: at the first attach
+        connect, ctl or winsz write or sd-notify datagram (README "How
+        the processes fit"). For a test about a broker that is already
+        there (its fds, its respawn): one client connects, is accepted
+        and leaves; the broker stays. Returns once it has let the client
+        go. conmon has no broker: the same client comes and goes."""
+        before = self.socket_fd_count()
+        cl = self.attach(full=full)
+        cl.close()
+        wait_for(lambda: self.socket_fd_count() == before,
+                 what="the monitor to let the broker-starting client go")
 
     def fifo_fd(self, name="ctl", directory=None):
         """A write end of <bundle>/<name> (or <directory>/<name>: an exec

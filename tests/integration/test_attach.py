@@ -414,6 +414,7 @@ def test_sec8_thousand_clients():
         c.start()
         c.runc_start()
         c.wait_log("tick\n")
+        c.start_broker()    # vigil: the first connect starts the broker
         base = _fd_counts(c)
         cls = []
         try:

@@ -185,6 +185,7 @@ def test_sec18_reopen_flood():
         c.start(extra=["--no-sync-log"])
         c.runc_start()
         c.wait_log("before\n")
+        c.start_broker()    # vigil: the broker's own fds are not a leak
         base = {p: len(proc_fds(p)) for p in c.monitor_pids()}
         fd = c.fifo_fd("ctl")
         end = time.monotonic() + DEADLINE

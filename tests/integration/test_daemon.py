@@ -124,13 +124,15 @@ def test_inherited_fd_closed_before_exit_file():
 
 @ref_differs("conmon 2.1.6 is one unsandboxed process")
 def test_sandboxed_children():
-    """The logger child (and any other `conmon: ` child) runs with seccomp
-    filter mode, no_new_privs, no capabilities and a non-root uid
-    (security.md, Auditing the profiles)."""
+    """The logger child (and any other `conmon: ` child: the broker,
+    started here by an attach client) runs with seccomp filter mode,
+    no_new_privs, no capabilities and a non-root uid (security.md,
+    Auditing the profiles)."""
     with Case() as c:
         c.bundle(["/bin/sleep", "1000"])
         m = c.start()
         c.runc_start()
+        c.start_broker()
         d = c.daemon_pid()
 
         def sandboxed_kids():
@@ -140,6 +142,8 @@ def test_sandboxed_children():
         names = [proc_cmdline_raw(p) for p in kids]
         assert any(n.startswith(b"conmon: logger") for n in names), \
             "no `conmon: logger` child among %r" % names
+        kids = wait_for(lambda: sandboxed_kids() if len(sandboxed_kids())
+                        == 2 else None, what="the logger and the broker")
         for p in kids:
             st = proc_status(p)
             name = proc_cmdline_raw(p).split(b"\0")[0].decode()

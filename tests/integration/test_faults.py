@@ -202,10 +202,11 @@ def _logger_syscall(name):
 
 
 def _broker_syscall(name):
-    """broker.syscall=NAME: the first broker makes the forbidden call
-    when the first fd from the reaper arrives (after the reaper took its
-    HELLO); it traps and is named, and the respawned broker serves an
-    attach client; the log is complete."""
+    """broker.syscall=NAME: the first broker (started on demand by the
+    first attach client) makes the forbidden call when the first fd from
+    the reaper arrives (after the reaper took its HELLO); it traps and is
+    named, and the respawned broker serves that client, waiting in the
+    listener's queue, and a second one; the log is complete."""
     need_attach()
     need_enforcing(faults_conmon())
     with Case() as c:
@@ -215,6 +216,7 @@ def _broker_syscall(name):
                  shared=True)
         m, log = fault_case(c, "broker.syscall=" + name)
         c.runc_start()
+        first = c.attach(accepted=False)    # starts the broker
         if sanitize_build(faults_conmon()) and name == "openat":
             log.wait("fault injection: openat was not trapped")
             print("openat: refused with an errno in the SANITIZE build")
@@ -228,6 +230,7 @@ def _broker_syscall(name):
         cl.wait_output(b"tick10\n")
         c.touch_shared("stop")
         cl.wait_output(b"done\n")
+        first.wait_output(b"done\n")
         assert c.wait_exit() == "5", "exit file"
         lines = log_output(c).decode().split()
         assert lines[-1] == "done", lines[-3:]

@@ -129,6 +129,10 @@ def hostile(role, kind, expect, killed=True, flood=False, check=None):
         c.start(env={"VIGIL_FAULTS": "%s.hostile=%s" % (role, kind)},
                 extra=["--syslog", "--log-level", "info"])
         c.runc_start()
+        # the broker starts on demand (README "How the processes fit"):
+        # started here so that both children run before the fds and the
+        # CPU are counted
+        c.start_broker()
         reaper = c.daemon_pid()
         wait_for(lambda: role_pids(c, reaper, title), what="the " + name)
         first = role_pids(c, reaper, title)

@@ -35,7 +35,11 @@ class Relay:
         self.m = c.start(extra=["--sdnotify-socket", self.host_path],
                          log=log)
         c.runc_start()
+        # vigil starts its broker at the first datagram (README "How the
+        # processes fit"): the monitor's processes are recorded before
+        # and again once a datagram was relayed
         self.pids = c.monitor_pids()
+        self.relaying = None
 
     def send(self, data, fds=(), sndbuf=None):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -56,6 +60,8 @@ class Relay:
             MAX + 1, socket.CMSG_SPACE(16 * 4))
         assert not anc, "ancillary data reached the host: %r" % (anc,)
         assert not flags & socket.MSG_TRUNC, "over %d bytes" % MAX
+        if self.relaying is None:
+            self.relaying = self.c.monitor_pids()
         return data
 
     def expect(self, want):
@@ -66,9 +72,13 @@ class Relay:
         for p in self.pids:
             assert alive(p), "monitor process %d died (%s)" % (
                 p, self.m.stderr())
-        assert self.c.monitor_pids() == self.pids, (
+        assert self.relaying is not None, "nothing was relayed yet"
+        assert set(self.pids) <= set(self.relaying), (
+            "a monitor process was replaced when the relay started: "
+            "%r -> %r" % (self.pids, self.relaying))
+        assert self.c.monitor_pids() == self.relaying, (
             "a monitor child was respawned: %r -> %r"
-            % (self.pids, self.c.monitor_pids()))
+            % (self.relaying, self.c.monitor_pids()))
 
 
 # spec 17 row 59
