@@ -9,10 +9,12 @@ counted from /proc (the daemon and its `conmon: ...` children)."""
 
 import os
 import re
+import signal
+import socket
 import stat
 
 import test_faults
-from harness import (BASH, STTY, Case, Skip, children, holds_for,
+from harness import (BASH, DEADLINE, STTY, Case, Skip, children, holds_for,
                      need_attach, proc_cmdline_raw, proc_status,
                      reconstruct, ref_differs, rootfs_has, wait_for)
 from test_notify import Relay
@@ -240,3 +242,43 @@ def test_lazy_broker_setup_failure_logged_and_retried():
         cl.wait_output("done\n", stream=2)
         assert c.wait_exit() == "2"
         assert len(log.grep("died during setup")) == 1, log.grep("died")
+
+
+@ref_differs("conmon 2.1.6 is one process")
+def test_lazy_client_during_drain_reads_eof():
+    """No broker has run when the container exits; the drain waits for a
+    stopped logger (SIGSTOP), and meanwhile a client connects: the broker
+    is started, and once the logger goes on and the drain ends the client
+    reads a clean EOF (no reset from a listener closed under it) and the
+    exit file follows (spec 7.6, 10.2)."""
+    need_attach()
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  "echo a; while [ ! -e /shared/stop ]; do sleep 0.02; "
+                  "done; echo b; exit 0"], shared=True)
+        c.start()
+        pid = c.container_pid
+        c.runc_start()
+        c.wait_log("a\n")
+        assert_idle_pair(c)
+        lg = loggers(c)[0]
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        c.on_cleanup(s.close)
+        os.kill(lg, signal.SIGSTOP)
+        try:
+            c.touch_shared("stop")
+            c.wait_gone(pid)
+            holds_for(lambda: not os.path.exists(c.exit_file), 0.2,
+                      "no exit file while the logger is stopped")
+            s.connect(c.attach_path())
+            wait_broker(c)
+        finally:
+            os.kill(lg, signal.SIGCONT)
+        s.settimeout(DEADLINE)
+        while True:
+            data = s.recv(1 << 18)  # a reset raises ConnectionResetError
+            if not data:
+                break
+            assert data[0] in (2, 3), data[:20]
+        assert c.wait_exit() == "0"
+        assert reconstruct(c.log(), "stdout") == b"a\nb\n", c.log()
