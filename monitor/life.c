@@ -324,6 +324,13 @@ kill_created(struct mon *m)
 		diag_warn("Failed to kill the created container %d", (int)pid);
 }
 
+static void
+trim_cb(evutil_socket_t fd VIGIL_UNUSED, short w VIGIL_UNUSED,
+    void *arg VIGIL_UNUSED)
+{
+	sandbox_trim();
+}
+
 /* spec 4.4: read and report the pid; then the container is monitored. */
 static void
 runtime_done(struct mon *m)
@@ -378,7 +385,11 @@ runtime_done(struct mon *m)
 		diag_warn("Failed to watch container %d", (int)pid);
 		/* SIGCHLD still reaps it: the reaper is its subreaper */
 	}
-	sandbox_trim(); /* start-up is over: the reaper idles */
+	/* start-up is over: the reaper idles. Trimmed from a callback of
+	 * its own, at the loop's depth, so that the stack pages under this
+	 * frame's 8 KiB buffer, dirtied at start-up, go too (bench fig. 1) */
+	if (event_base_once(m->base, -1, EV_TIMEOUT, trim_cb, NULL, NULL) < 0)
+		sandbox_trim();
 }
 
 static void
