@@ -143,6 +143,7 @@ struct att_broker {
 	uint32_t generation;
 	struct event *peer_ev;
 	struct event *peer_wev; /* only while a client's hand-over waits */
+	bool done_owed;		/* ATT_HANDOVER_DONE not sent on this pair */
 
 	/* Container stdin (spec 6.4, 7.4): a pipe, or the pty master. */
 	int stdin_fd;
@@ -186,6 +187,7 @@ void att_peer_hand(struct att_broker *, struct att_client *);
 /* listener.c */
 void att_listener_set(struct att_broker *, int fd);
 void att_listener_close(struct att_broker *);
+void att_listener_take_waiting(struct att_broker *);
 
 /* client.c */
 void att_client_new(struct att_broker *, int fd);

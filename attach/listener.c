@@ -64,7 +64,8 @@ att_accept_rest(struct att_broker *b)
 		fatalx("attach: cannot schedule the listener");
 }
 
-/* Accepts what waits, up to a batch. 0, or -1 when the listener broke. */
+/* Accepts what waits, up to a batch. 1: the batch was full (more may
+ * wait), 0: none waits now, -1: the listener broke. */
 static int
 att_accept_batch(struct att_broker *b)
 {
@@ -100,7 +101,7 @@ att_accept_batch(struct att_broker *b)
 		else
 			att_client_new(b, fd);
 	}
-	return 0;
+	return 1;
 }
 
 static void
@@ -141,6 +142,28 @@ att_listener_set(struct att_broker *b, int fd)
 		fatalx("attach: cannot watch the attach socket");
 	b->listen_fd = fd;
 	att_listener_on(b);
+}
+
+/*
+ * A new pair (peer.c): every client that waits in the listener's backlog
+ * now is accepted before the pair's ATT_HANDOVER_DONE, so it is among
+ * those that get the logger's hand-over backlog (README "The broker on
+ * demand"). Bounded: past the clients' bound each newcomer is closed.
+ */
+void
+att_listener_take_waiting(struct att_broker *b)
+{
+	int rc = 1;
+
+	if (b->listen_fd < 0 || b->closing)
+		return;
+	for (unsigned i = 0;
+	     rc > 0 && i <= b->max_clients / ATT_ACCEPT_BATCH + 1; i++)
+		rc = att_accept_batch(b);
+	if (rc < 0) {
+		diag_warn("attach: the attach socket failed:");
+		att_listener_close(b);
+	}
 }
 
 /* spec 7.6: the listener closes with the clients (the reaper unlinks). */

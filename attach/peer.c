@@ -27,6 +27,7 @@ att_peer_close(struct att_broker *b)
 	b->peer_ev = b->peer_wev = NULL;
 	(void)close(b->peer_fd); /* the logger sees EOF; the reaper renews */
 	b->peer_fd = -1;
+	b->done_owed = false; /* owed on the next pair again */
 }
 
 /* The logger sent something bad: drop the pair, ask for a new one. */
@@ -67,6 +68,20 @@ att_peer_flush(struct att_broker *b)
 			return;
 		}
 		c->hand_owed = false;
+	}
+	/* every client found waiting went first (att_peer_set) */
+	if (b->done_owed) {
+		if (chan_send(b->peer_fd, CHAN_ATT_HANDOVER_DONE, NULL, 0,
+		    -1) < 0) {
+			if (errno != EAGAIN && errno != ENOBUFS) {
+				att_peer_close(b); /* the logger died */
+				return;
+			}
+			if (event_add(b->peer_wev, NULL) < 0)
+				fatalx("attach: cannot watch the logger pair");
+			return;
+		}
+		b->done_owed = false;
 	}
 	(void)event_del(b->peer_wev); /* fails only on a bug */
 }
@@ -176,7 +191,11 @@ att_peer_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
  * A new pair from the reaper replaces the old one, if any. The logger at
  * its other end holds no client (a new logger, or one that dropped them
  * with the old pair): each is handed over again, in order, and those
- * already attached go on being read meanwhile.
+ * already attached go on being read meanwhile. Every client waiting in
+ * the listener (one that connected before this broker existed, or while
+ * it was starting) is accepted first; ATT_HANDOVER_DONE follows them, and
+ * the logger gives them what it read since it got its end before live
+ * output (spec 7.3, README "The broker on demand").
  */
 void
 att_peer_set(struct att_broker *b, int fd, uint32_t generation)
@@ -200,5 +219,7 @@ att_peer_set(struct att_broker *b, int fd, uint32_t generation)
 	b->generation = generation;
 	TAILQ_FOREACH(c, &b->clients, entry)
 		c->hand_owed = true;
+	att_listener_take_waiting(b); /* each one handed over as accepted */
+	b->done_owed = true; /* after them all */
 	att_peer_flush(b);
 }

@@ -54,6 +54,8 @@ const struct chan_spec chan_specs[CHAN_TYPE_MAX] = {
 	    CHAN_RANGE(1, CHAN_NOTIFY_MAX) },
 	[CHAN_LISTENER]	   = { "LISTENER",	CHAN_CHILD,	0,
 	    CHAN_SIZE(struct chan_listener) },
+	[CHAN_ATT_HANDOVER_DONE] = { "ATT_HANDOVER_DONE", CHAN_BROKER, 0,
+	    CHAN_RANGE(0, 0) },
 };
 /* clang-format on */
 
@@ -242,7 +244,8 @@ chan_check_fields(unsigned type, const void *payload, size_t len)
 	case CHAN_LISTENER:
 		return chan_check_listener(payload);
 	default:
-		/* TRAP: any number is worth reporting; LOG_DRAIN: no payload */
+		/* TRAP: any number is worth reporting; LOG_DRAIN,
+		 * ATT_HANDOVER_DONE: no payload */
 		return NULL;
 	}
 }

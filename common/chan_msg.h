@@ -46,6 +46,9 @@ enum chan_type {
 	CHAN_NOTIFY,	  /* broker -> reaper: kept sd-notify lines (13) */
 	CHAN_LISTENER,	  /* child -> reaper, SECCOMP_AUDIT=1 builds only:
 			     the fd number its seccomp listener will get */
+	CHAN_ATT_HANDOVER_DONE, /* broker -> logger, once per pair: every
+				   client waiting at the pair's arrival was
+				   handed over (README "The broker on demand") */
 	CHAN_TYPE_MAX
 };
 

@@ -32,6 +32,8 @@ static void client_write_cb(evutil_socket_t, short, void *);
 static void close_timer_cb(evutil_socket_t, short, void *);
 static void close_check(struct logger *);
 static void client_drop_queue(struct log_client *);
+static void client_chunk(struct log_client *, unsigned char *, const char *,
+    size_t);
 
 /*
  * Until the reaper sends a first pair (CHAN_PEER), and between a pair's
@@ -360,6 +362,96 @@ client_chunk(struct log_client *c, unsigned char *stream, const char *data,
 		client_wev(c, true); /* the socket is full: EV_WRITE */
 }
 
+/*
+ * The hand-over backlog (README "The broker on demand"): from a new
+ * pair's arrival (the reaper sends it before it forks a broker) or a
+ * broker's death, until the broker says ATT_HANDOVER_DONE, every chunk
+ * read is kept here instead of going to clients: the broker first accepts
+ * every client that connected while it did not run and hands each over,
+ * and those get the backlog, then live output (spec 7.3). Bounded like a
+ * client's queue; allocated only for the hand-over.
+ */
+static void
+backlog_start(struct logger *l)
+{
+	if (l->backlog_on || l->clients_closed)
+		return;
+	l->backlog_on = true;
+	l->backlog_dropped = 0;
+	if (log_queue_init(&l->backlog, LOG_BACKLOG) < 0)
+		diag_warn("attach: no memory to keep the output read while"
+		    " the broker starts:");
+}
+
+/* One record: kept whole; past the bound the oldest go, counted. */
+static void
+backlog_push(struct logger *l, unsigned char stream, const char *data,
+    size_t n)
+{
+	static unsigned char rec[LOG_RECORD_MAX];
+	struct iovec iov[2];
+	int niov;
+
+	if (l->backlog.buf == NULL) {
+		l->backlog_dropped += n; /* no memory for it (warned) */
+		return;
+	}
+	rec[0] = stream;
+	memcpy(rec + 1, data, n);
+	while (!log_queue_push(&l->backlog, rec, n + 1)) {
+		size_t old = log_queue_peek(&l->backlog, iov, &niov);
+
+		if (old == 0) { /* an empty ring holds any record: a bug */
+			l->backlog_dropped += n;
+			return;
+		}
+		l->backlog_dropped += old - 1;
+		log_queue_pop(&l->backlog);
+	}
+}
+
+/*
+ * The hand-over is over (or given up): each client handed over meanwhile
+ * gets the backlog, in order, before anything read later; then it goes.
+ */
+static void
+backlog_deliver(struct logger *l)
+{
+	static unsigned char rec[LOG_RECORD_MAX];
+	struct log_client *c, *next;
+	struct iovec iov[2];
+	size_t len;
+	int niov;
+
+	if (!l->backlog_on)
+		return;
+	if (l->nclients > 0 && l->backlog_dropped > 0) {
+		diag_warnx("attach: %" PRIu64 " bytes of output read while the"
+		    " broker started were dropped for its first clients",
+		    l->backlog_dropped);
+		l->att_dropped += l->backlog_dropped;
+	}
+	while (l->nclients > 0 &&
+	    (len = log_queue_peek(&l->backlog, iov, &niov)) > 0) {
+		memcpy(rec, iov[0].iov_base, iov[0].iov_len);
+		if (niov == 2)
+			memcpy(rec + iov[0].iov_len, iov[1].iov_base,
+			    iov[1].iov_len);
+		for (c = TAILQ_FIRST(&l->clients); c != NULL; c = next) {
+			unsigned char s = rec[0];
+
+			next = TAILQ_NEXT(c, entry);
+			if (c->fd >= 0)
+				client_chunk(c, &s, (const char *)rec + 1,
+				    len - 1);
+		}
+		log_queue_pop(&l->backlog);
+	}
+	log_queue_free(&l->backlog);
+	l->backlog_on = false;
+	l->backlog_dropped = 0;
+}
+
 /* spec 7.3: every client gets every chunk read while it is attached. */
 void
 log_clients_chunk(struct logger *l, unsigned stream, const char *data,
@@ -370,6 +462,16 @@ log_clients_chunk(struct logger *l, unsigned stream, const char *data,
 
 	if (l->clients_closed)
 		return; /* spec 10.2: the clients had the drain's output */
+	if (l->backlog_on) {
+		/* every client held came during the hand-over: it gets the
+		 * backlog first, at ATT_HANDOVER_DONE */
+		for (size_t off = 0, piece; off < len; off += piece) {
+			piece = len - off < LOG_RECORD_DATA_MAX ?
+			    len - off : LOG_RECORD_DATA_MAX;
+			backlog_push(l, s, data + off, piece);
+		}
+		return;
+	}
 	for (c = TAILQ_FIRST(&l->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->fd >= 0)
@@ -423,7 +525,9 @@ on_att_client(struct logger *l, uint32_t id, int fd)
  * A new pair from the reaper, at start or after either child was
  * respawned. Every client goes with the old pair: a new broker holds none
  * of them (they read EOF and reconnect), a broker that stays hands each
- * one over again.
+ * one over again. Until its ATT_HANDOVER_DONE the output read is kept
+ * for the clients it hands over (the backlog; a new broker's pair comes
+ * before its fork).
  */
 void
 log_peer_set(struct logger *l, uint32_t generation, int fd)
@@ -442,6 +546,8 @@ log_peer_set(struct logger *l, uint32_t generation, int fd)
 		fatalx("cannot watch the broker pair");
 	p->fd = fd;
 	p->generation = generation;
+	p->handover = true;
+	backlog_start(l);
 }
 
 /* Quietly: the broker died (EOF, EPIPE), or the pair is replaced. */
@@ -459,6 +565,13 @@ log_peer_close(struct logger *l)
 	if (p->fd >= 0)
 		(void)close(p->fd); /* a socket: nothing to flush */
 	p->fd = -1;
+	p->handover = false;
+	if (l->close_deferred) {
+		/* the drain waited for a hand-over that will not come */
+		l->close_deferred = false;
+		backlog_deliver(l);
+		log_clients_close(l);
+	}
 	if (l->clients_closing)
 		close_check(l);
 }
@@ -480,6 +593,22 @@ peer_write_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 	peer_flush(arg);
 }
 
+/*
+ * The broker handed over every client it found waiting (once a pair): they
+ * get the backlog now, live output from then on. A drain that waited for
+ * this goes on.
+ */
+static void
+handover_done(struct logger *l)
+{
+	l->peer.handover = false;
+	backlog_deliver(l);
+	if (l->close_deferred) {
+		l->close_deferred = false;
+		log_clients_close(l);
+	}
+}
+
 /* One message: 1 handled, 0 nothing more now (EAGAIN, or no pair). */
 static int
 peer_read(struct logger *l)
@@ -493,6 +622,7 @@ peer_read(struct logger *l)
 	rc = chan_recv(l->peer.fd, CHAN_BROKER, &msg, &why);
 	if (rc == 0 || (rc < 0 && errno == ECONNRESET)) {
 		log_peer_close(l); /* the broker died: a new pair will come */
+		backlog_start(l); /* for who connects while it respawns */
 		return 0;
 	}
 	if (rc < 0) {
@@ -502,6 +632,10 @@ peer_read(struct logger *l)
 		    why != NULL && errno == EPROTO ? why : strerror(errno));
 		peer_lost(l);
 		return 0;
+	}
+	if (msg.type == CHAN_ATT_HANDOVER_DONE && l->peer.handover) {
+		handover_done(l);
+		return 1;
 	}
 	if (msg.type != CHAN_ATT_CLIENT) {
 		if (msg.fd >= 0)
@@ -540,6 +674,13 @@ close_timer_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 	uint64_t lost = 0;
 	unsigned n = 0;
 
+	if (l->close_deferred) {
+		diag_warnx("attach: the broker did not finish handing its"
+		    " clients over within %d ms of the drain",
+		    LOG_CLOSE_GRACE_MS);
+		handover_done(l); /* those it handed over get the backlog */
+		return;
+	}
 	for (c = TAILQ_FIRST(&l->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->fd < 0)
@@ -568,6 +709,20 @@ log_clients_close(struct logger *l)
 		.tv_usec = (LOG_CLOSE_GRACE_MS % 1000) * 1000 };
 	struct log_client *c, *next;
 
+	if (l->backlog_on && l->peer.handover && l->peer.fd >= 0) {
+		/* a broker is handing over clients that connected before it
+		 * ran: they get the drained output first (spec 7.3); bounded
+		 * by the same grace */
+		l->close_deferred = true;
+		if (l->close_timer == NULL &&
+		    (l->close_timer = evtimer_new(l->base, close_timer_cb,
+			 l)) == NULL)
+			fatalx("logger: cannot bound the hand-over's wait");
+		if (evtimer_add(l->close_timer, &tv) < 0)
+			fatalx("logger: cannot bound the hand-over's wait");
+		return;
+	}
+	backlog_deliver(l); /* no broker will hand anyone over: it goes */
 	l->clients_closed = true;
 	l->clients_closing = true;
 	for (c = TAILQ_FIRST(&l->clients); c != NULL; c = next) {

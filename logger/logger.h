@@ -56,6 +56,10 @@ _Static_assert(LOG_OUT_MAX >= LOG_K8S_OVERHEAD + LOG_READ_MAX,
 /* security 7: the queue of a client that is behind, about 32 full
  * records, allocated only while it is behind. */
 #define LOG_CLIENT_QUEUE (256 * 1024)
+/* The hand-over backlog (clients.c): what is read from a new pair's arrival
+ * until the broker's ATT_HANDOVER_DONE, for the clients it hands over
+ * meanwhile; a client queue's size, allocated only then. */
+#define LOG_BACKLOG LOG_CLIENT_QUEUE
 _Static_assert(LOG_RECORD_MAX <= LOG_QUEUE_RECORD_MAX, "record prefix");
 _Static_assert(LOG_CLIENT_QUEUE >= LOG_QUEUE_PREFIX + LOG_RECORD_MAX,
     "a queue holds at least one record");
@@ -112,6 +116,7 @@ struct log_peer {
 	uint32_t generation;	/* named back in CHAN_PEER_LOST */
 	struct event *rev;	/* CHAN_ATT_CLIENT, at priority 0 */
 	struct event *wev;	/* while an ACK or GONE waits for room */
+	bool handover;		/* ATT_HANDOVER_DONE not received yet */
 };
 
 /*
@@ -143,6 +148,13 @@ struct logger {
 	bool clients_closed;		/* after the drain: no more clients */
 	bool clients_closing;		/* the last records go out */
 	struct event *close_timer;	/* LOG_CLOSE_GRACE_MS */
+	/* README "The broker on demand": output kept from a new pair's
+	 * arrival (or a broker's death) until the broker's hand-over is
+	 * done; oldest records dropped past LOG_BACKLOG, counted */
+	bool backlog_on;
+	struct log_queue backlog;	/* buf NULL unless backlog_on */
+	uint64_t backlog_dropped;	/* output bytes */
+	bool close_deferred;		/* the drain waits for the hand-over */
 	uint64_t att_dropped;		/* output bytes dropped for clients */
 	int32_t sync_errno;		/* of the drain's fsync */
 

@@ -197,29 +197,64 @@ mon_broker_close(struct mon *m)
 
 	m->att_close_sent = true;
 	if (c->pid > 0 && !c->hello)
-		return; /* welcome_broker() sends it; close_ev bounds the wait */
+		return; /* on_hello() sends it; close_ev bounds the wait */
 	if (c->pid <= 0 || send_to(m, c, CHAN_ATT_CLOSE, NULL, 0, -1) < 0)
 		mon_att_closed(m); /* no broker: its clients already saw EOF */
 }
 
-/* architecture.md: a new logger<->broker pair whenever either is new. */
 static void
-peer_new(struct mon *m)
+peer_drop_held(struct mon *m)
+{
+	if (m->peer_held >= 0)
+		(void)close(m->peer_held); /* its broker never came: unused */
+	m->peer_held = -1;
+}
+
+/*
+ * architecture.md: a new logger<->broker pair whenever either is new.
+ * A broker about to be forked (on demand, lazy.c, or respawned: `starting`)
+ * gets a pair before its fork: the logger takes its end at once and keeps
+ * what it reads from then on (logger/clients.c, the hand-over backlog);
+ * the reaper holds the other end for the broker's HELLO. The broker first
+ * accepts every client that waits and hands each over, then says
+ * ATT_HANDOVER_DONE (attach/peer.c); the logger gives those clients the
+ * backlog before live output. So a client that connected before the
+ * broker existed misses nothing the container wrote meanwhile (spec 7.3).
+ */
+static void
+peer_new(struct mon *m, bool starting)
 {
 	struct chan_peer p;
 	int sv[2];
 
-	if (!m->logger.hello || !m->broker.hello)
+	if (!m->logger.hello ||
+	    (!m->broker.hello && m->broker.pid <= 0 && !starting))
 		return;
+	if (m->broker.hello && m->peer_held >= 0) {
+		p = (struct chan_peer){ .generation = m->peer_gen };
+		(void)send_to(m, &m->broker, CHAN_PEER, &p, sizeof(p),
+		    m->peer_held); /* failure killed the broker */
+		peer_drop_held(m);
+		return;
+	}
+	if (m->peer_held >= 0)
+		return; /* the logger has its end; a broker is on its way */
 	if (chan_pair(sv) < 0) {
 		diag_warn("Failed to create the logger-broker channel");
 		return;
 	}
 	p = (struct chan_peer){ .generation = ++m->peer_gen };
-	if (send_to(m, &m->logger, CHAN_PEER, &p, sizeof(p), sv[0]) == 0)
+	if (send_to(m, &m->logger, CHAN_PEER, &p, sizeof(p), sv[0]) < 0) {
+		(void)close(sv[1]); /* the logger was killed: none to pair */
+	} else if (!m->broker.hello) {
+		m->peer_held = sv[1];
+		sv[1] = -1;
+	} else {
 		(void)send_to(m, &m->broker, CHAN_PEER, &p, sizeof(p), sv[1]);
+	}
 	(void)close(sv[0]); /* the children hold their ends */
-	(void)close(sv[1]);
+	if (sv[1] >= 0)
+		(void)close(sv[1]);
 }
 
 static void
@@ -243,8 +278,6 @@ welcome_broker(struct mon *m)
 	send_att_fd(m, CHAN_ATT_FD_PTY, m->pty);
 	/* spec 13: a respawned broker gets the same socket again */
 	send_att_fd(m, CHAN_ATT_FD_NOTIFY, m->notify_fd);
-	if (m->att_close_sent)
-		(void)send_to(m, &m->broker, CHAN_ATT_CLOSE, NULL, 0, -1);
 }
 
 /*
@@ -310,13 +343,19 @@ on_hello(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 #endif
 	c->hello = true;
 	if (c == &m->logger) {
+		peer_drop_held(m); /* its end went to a dead logger */
 		/* before it is given a source to read (security 36) */
 		c->rchar0 = proc_rchar(c->pid);
 		welcome_logger(m);
 	} else {
 		welcome_broker(m);
 	}
-	peer_new(m);
+	peer_new(m, false);
+	/* after its pair: a client waiting since before it started is
+	 * accepted and handed over, and gets the drained output, before
+	 * the close */
+	if (c == &m->broker && m->att_close_sent)
+		(void)send_to(m, &m->broker, CHAN_ATT_CLOSE, NULL, 0, -1);
 	/* the broker starts on demand (lazy.c): the pid is never held for
 	 * it, and a broker started this early is not waited for */
 	if (!m->children_up && m->phase <= MON_PH_RUNTIME && c == &m->logger)
@@ -439,7 +478,7 @@ on_peer_lost(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 		return 0;
 	if (mon_diag_admit(m, c))
 		diag_warnx("%s: bad message from its peer; new pair", c->role);
-	peer_new(m);
+	peer_new(m, false);
 	return 0;
 }
 
@@ -790,6 +829,8 @@ respawn_one(struct mon *m, struct mon_child *c)
 	if (c->pid > 0 || c->respawn == NULL ||
 	    evtimer_pending(c->respawn, NULL))
 		return;
+	if (c == &m->broker)
+		peer_new(m, true); /* the logger keeps output from now on */
 	if (mon_child_spawn(m, c) < 0) {
 		diag_warn("Failed to respawn the %s", c->role);
 		(void)schedule_respawn(m, c); /* failure said */
@@ -808,6 +849,8 @@ mon_child_start(struct mon *m, struct mon_child *c)
 	if (c->pid > 0 || (c->respawn != NULL &&
 	    evtimer_pending(c->respawn, NULL)))
 		return;
+	if (c == &m->broker)
+		peer_new(m, true); /* the logger keeps output from now on */
 	if (mon_child_spawn(m, c) < 0) {
 		int delay;
 
@@ -985,6 +1028,8 @@ mon_child_stop(struct mon *m, struct mon_child *c)
 	}
 	chan_closed(c);
 	mon_reopen_stop(m);
+	if (c == &m->broker)
+		peer_drop_held(m);
 	if (c->pid > 0)
 		(void)kill(c->pid, SIGKILL);
 #ifdef VIGIL_SECCOMP_AUDIT

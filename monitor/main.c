@@ -43,6 +43,7 @@ mon_init(struct mon *m, struct mon_opts *o)
 	m->bundle_dirfd = m->att_listener = -1;
 	m->ctl_r = m->ctl_w = m->winsz_r = m->winsz_w = -1;
 	m->in_r = m->in_w = m->cons_fd = m->pty = -1;
+	m->peer_held = -1;
 }
 
 int

@@ -206,6 +206,9 @@ struct mon {
 	/* the logger's progress page (common/role.h), NULL without one */
 	struct role_progress *log_progress;
 	uint32_t peer_gen;    /* generation of the current logger<->broker pair */
+	/* the broker's end of a pair whose logger end went out while the
+	 * broker was starting (child.c peer_new()), -1 when none */
+	int peer_held;
 	bool drained;	      /* LOG_DRAINED accepted: never again */
 	/* security 34: reopens asked in the batch being read (chanlimit.c) */
 	bool reopen_pending[CHAN_SINK_MAX];

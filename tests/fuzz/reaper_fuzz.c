@@ -225,6 +225,7 @@ setup_once(void)
 	m.broker.chan_role = CHAN_BROKER;
 	m.logger.chan = m.broker.chan = -1;
 	m.logger.backoff_ms = m.broker.backoff_ms = MON_RESPAWN_MIN_MS;
+	m.peer_held = -1; /* no pair waits for a starting broker */
 }
 
 /* A fresh instance of c on a new pair; the fuzzer keeps the other end. */

@@ -53,6 +53,7 @@ static struct {
 	int copy[ATT_MAX_CLIENTS + 1];
 	uint32_t id[ATT_MAX_CLIENTS + 1];
 	size_t ncopies;
+	unsigned dones;	/* ATT_HANDOVER_DONE seen on the current pair */
 	char diags[DIAG_LOG_MAX];
 	size_t ndiags;
 } t = { .pid = -1, .reaper = -1, .logger = -1, .listener = -1, .in_r = -1 };
@@ -164,19 +165,37 @@ send_peer(uint32_t generation, int *logger_end)
 	cr_assert_eq(chan_send(t.reaper, CHAN_PEER, &p, sizeof(p), lp[1]), 0);
 	(void)close(lp[1]); /* the broker's end */
 	*logger_end = lp[0];
+	t.dones = 0; /* one is owed on this pair */
+}
+
+/* The next message on the pair, checked; ATT_HANDOVER_DONE counted. */
+static void
+logger_next(struct chan_msg *m)
+{
+	const char *why = NULL;
+
+	wait_readable(t.logger, "a message on the pair");
+	cr_assert_eq(chan_recv(t.logger, CHAN_BROKER, m, &why), 1, "%s",
+	    why != NULL ? why : strerror(errno));
+	if (m->type == CHAN_ATT_HANDOVER_DONE) {
+		cr_assert_eq(m->len, 0);
+		t.dones++;
+		cr_assert_eq(t.dones, 1, "a second ATT_HANDOVER_DONE");
+	}
 }
 
 /* The next client handed over on the pair, as the logger takes it:
- * its copy is kept in t.copy[], and returned. */
+ * its copy is kept in t.copy[], and returned. The pair's
+ * ATT_HANDOVER_DONE may come first (no client waited for the pair). */
 static int
 logger_take(void)
 {
 	struct chan_msg m;
 	const char *why = NULL;
 
-	wait_readable(t.logger, "ATT_CLIENT");
-	cr_assert_eq(chan_recv(t.logger, CHAN_BROKER, &m, &why), 1, "%s",
-	    why != NULL ? why : strerror(errno));
+	do
+		logger_next(&m);
+	while (m.type == CHAN_ATT_HANDOVER_DONE);
 	cr_assert_eq(m.type, CHAN_ATT_CLIENT, "got %s",
 	    chan_specs[m.type].name);
 	cr_assert_eq(chan_msg_check(m.type, m.u.raw, m.len, &why), 0, "%s",
@@ -545,6 +564,12 @@ Test(broker, gone_ends_the_clients_output)
 	/* an id that left meanwhile, or never was, is no error */
 	logger_send(CHAN_ATT_CLIENT_GONE, 999);
 	logger_send(CHAN_ATT_CLIENT_ACK, 999);
+	if (t.dones == 0) {
+		struct chan_msg m;
+
+		logger_next(&m); /* the pair's, after its one client */
+		cr_assert_eq(m.type, CHAN_ATT_HANDOVER_DONE);
+	}
 	logger_quiet();
 	/* done both ways: forgotten before the shutdown */
 	cr_assert_eq(stop().clients, 0);
@@ -907,4 +932,42 @@ Test(broker, input_flood_starves_nothing)
 	cr_assert_eq(stop().clients, 2);
 	(void)kill(flooder, SIGKILL); /* test cleanup */
 	(void)waitpid(flooder, NULL, 0);
+}
+
+/*
+ * README "The broker on demand": clients that connected before the pair
+ * came (before this broker ran) are all handed over, in order, before the
+ * pair's one ATT_HANDOVER_DONE; a later client after it.
+ */
+Test(broker, waiting_clients_precede_handover_done)
+{
+	struct chan_msg m;
+	int cl[3], i;
+
+	start(true, false, true);
+	cl[0] = client_connect();
+	cl[1] = client_connect();
+	send_peer(1, &t.logger);
+	logger_next(&m);
+	cr_assert_eq(m.type, CHAN_ATT_CLIENT, "got %s", chan_specs[m.type].name);
+	t.copy[t.ncopies] = m.fd;
+	t.id[t.ncopies++] = m.u.att_client.id;
+	logger_next(&m);
+	cr_assert_eq(m.type, CHAN_ATT_CLIENT, "got %s", chan_specs[m.type].name);
+	t.copy[t.ncopies] = m.fd;
+	t.id[t.ncopies++] = m.u.att_client.id;
+	logger_next(&m);
+	cr_assert_eq(m.type, CHAN_ATT_HANDOVER_DONE, "got %s",
+	    chan_specs[m.type].name);
+	logger_ack(0);
+	logger_ack(1);
+	cl[2] = client_connect();
+	i = logger_take();
+	cr_assert_eq(i, 2);
+	logger_ack(i);
+	logger_quiet(); /* no second DONE */
+	logger_output(CHAN_STREAM_STDOUT, "all", 3);
+	for (i = 0; i < 3; i++)
+		expect_record(cl[i], CHAN_STREAM_STDOUT, "all");
+	cr_assert_eq(stop().clients, 3);
 }

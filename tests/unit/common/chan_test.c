@@ -317,6 +317,11 @@ Test(chan, round_trips_broker_fields)
 	cr_assert_eq(chan_recv(sv[0], CHAN_BROKER, &m, &why), 1, "%s", why);
 	cr_assert_eq(m.type, CHAN_ATT_STDIN_CLOSED);
 	cr_assert_eq(m.len, 0);
+	cr_assert_eq(
+	    chan_send(sv[1], CHAN_ATT_HANDOVER_DONE, NULL, 0, -1), 0);
+	cr_assert_eq(chan_recv(sv[0], CHAN_BROKER, &m, &why), 1, "%s", why);
+	cr_assert_eq(m.type, CHAN_ATT_HANDOVER_DONE);
+	cr_assert_eq(m.len, 0);
 	cr_assert_eq(chan_send(sv[0], CHAN_ATT_CLOSE, NULL, 0, -1), 0);
 	cr_assert_eq(chan_recv(sv[1], CHAN_REAPER, &m, &why), 1, "%s", why);
 	cr_assert_eq(m.type, CHAN_ATT_CLOSE);
@@ -507,6 +512,7 @@ Test(chan, rejects_types_from_the_wrong_child)
 	    {CHAN_ATT_CLIENT_GONE, CHAN_BROKER,
 		sizeof(struct chan_att_client)},
 	    {CHAN_ATT_STDIN_CLOSED, CHAN_LOGGER, 0},
+	    {CHAN_ATT_HANDOVER_DONE, CHAN_LOGGER, 0},
 	    {CHAN_ATT_CLOSED, CHAN_LOGGER, sizeof(struct chan_att_closed)},
 	    {CHAN_LOG_DRAINED, CHAN_BROKER, sizeof(struct chan_log_drained)},
 	    {CHAN_ATT_CLOSE, CHAN_BROKER, 0},
@@ -926,6 +932,8 @@ Test(chan, table_says_what_chan_msg_h_says)
 	    [CHAN_ATT_CLOSED] = {"ATT_CLOSED", CHAN_BROKER, 0, 8, 8},
 	    [CHAN_NOTIFY] = {"NOTIFY", CHAN_BROKER, 0, 1, 32768},
 	    [CHAN_LISTENER] = {"LISTENER", CHAN_CHILD, 0, 8, 8},
+	    [CHAN_ATT_HANDOVER_DONE] = {"ATT_HANDOVER_DONE", CHAN_BROKER, 0,
+		0, 0},
 	};
 
 	for (unsigned t = CHAN_NONE + 1; t < CHAN_TYPE_MAX; t++) {
@@ -1079,6 +1087,8 @@ Test(chan, checks_peer_and_closed_padding)
 	expect_fields(CHAN_ATT_STDIN_CLOSED, NULL, 0, NULL);
 	expect_fields(CHAN_ATT_CLOSE, NULL, 0, NULL);
 	expect_fields(CHAN_ATT_CLOSE, &c, 1, "bad payload length");
+	expect_fields(CHAN_ATT_HANDOVER_DONE, NULL, 0, NULL);
+	expect_fields(CHAN_ATT_HANDOVER_DONE, &c, 1, "bad payload length");
 }
 
 /* audit mode: a listener number past the stdio and the channel */

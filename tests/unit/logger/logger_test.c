@@ -153,9 +153,10 @@ hello(void)
 	cr_expect_eq(m.u.hello.pid, lpid);
 }
 
-/* A new pair: the logger's end goes over the channel. */
+/* A new pair: the logger's end goes over the channel; the broker has
+ * handed nobody over yet (ATT_HANDOVER_DONE not sent). */
 static void
-give_peer(uint32_t generation)
+give_peer_open(uint32_t generation)
 {
 	struct chan_peer p = { .generation = generation };
 	int sv[2];
@@ -166,6 +167,22 @@ give_peer(uint32_t generation)
 	if (broker >= 0)
 		(void)close(broker); /* the old broker end */
 	broker = sv[1];
+}
+
+/* The broker at the pair's other end says its hand-over is done. */
+static void
+handover_done(void)
+{
+	cr_assert_eq(chan_send(broker, CHAN_ATT_HANDOVER_DONE, NULL, 0, -1),
+	    0);
+}
+
+/* A new pair whose broker found no client waiting. */
+static void
+give_peer(uint32_t generation)
+{
+	give_peer_open(generation);
+	handover_done();
 }
 
 static void
@@ -759,4 +776,123 @@ Test(logger, pty_source_on_stderr_is_refused)
 	    "status %#x", status);
 	(void)close(p[0]);
 	(void)close(p[1]);
+}
+
+/* No record on a client for a while. */
+static void
+expect_quiet(int cl)
+{
+	struct pollfd pfd = { .fd = cl, .events = POLLIN };
+
+	cr_assert_eq(poll(&pfd, 1, 200), 0, "a record before the hand-over");
+}
+
+/*
+ * README "The broker on demand": from a new pair's arrival until the
+ * broker's ATT_HANDOVER_DONE the output read is kept; the clients handed
+ * over meanwhile (those that connected before the broker ran) get it
+ * first, then live output (spec 7.3).
+ */
+Test(logger, handover_backlog_reaches_waiting_clients)
+{
+	int out, cl;
+
+	start();
+	hello();
+	out = give_pipe(CHAN_STREAM_STDOUT);
+	give_peer_open(1);
+	put(out, "early\n", 6);
+	(void)usleep(100 * 1000); /* read before the client is handed */
+	cl = give_client(1);
+	put(out, "second\n", 7);
+	expect_quiet(cl);
+	handover_done();
+	expect_output(cl, CHAN_STREAM_STDOUT, "early\nsecond\n");
+	put(out, "live\n", 5);
+	expect_output(cl, CHAN_STREAM_STDOUT, "live\n");
+	(void)close(out);
+	(void)close(cl);
+}
+
+/* The drain waits for a hand-over in progress: its clients get the
+ * drained output, then EOF, before LOG_DRAINED (spec 10.2). */
+Test(logger, drain_waits_for_the_handover)
+{
+	struct chan_msg m;
+	int out, cl;
+
+	start();
+	hello();
+	out = give_pipe(CHAN_STREAM_STDOUT);
+	give_peer_open(1);
+	cl = give_client(1);
+	put(out, "last\n", 5);
+	(void)close(out);
+	reaper_send(CHAN_LOG_DRAIN, NULL, 0, -1);
+	cr_assert_eq(recv_within(rchan, CHAN_LOGGER, &m, 200), -1,
+	    "%s before the hand-over", chan_specs[m.type].name);
+	handover_done();
+	expect_output(cl, CHAN_STREAM_STDOUT, "last\n");
+	reaper_next(&m);
+	cr_assert_eq(m.type, CHAN_LOG_DRAINED, "got %s",
+	    chan_specs[m.type].name);
+	expect_eof(cl);
+	(void)close(cl);
+}
+
+/* Past LOG_BACKLOG the oldest records go, counted and said; the client
+ * gets the newest, in order. */
+Test(logger, handover_backlog_drops_the_oldest)
+{
+	static char chunk[4096], got[LOG_CLIENT_QUEUE];
+	static unsigned char rec[LOG_RECORD_MAX + 1];
+	const size_t total = LOG_CLIENT_QUEUE + 64 * 1024;
+	struct pollfd pfd;
+	uint64_t off = 0;
+	size_t n, len = 0;
+	int out, cl;
+
+	start();
+	hello();
+	out = give_pipe(CHAN_STREAM_STDOUT);
+	give_peer_open(1);
+	while (off < total) {
+		for (size_t i = 0; i < sizeof(chunk); i++)
+			chunk[i] = pattern(off + i);
+		put(out, chunk, sizeof(chunk));
+		off += sizeof(chunk);
+		(void)usleep(2000);
+	}
+	(void)usleep(100 * 1000);
+	cl = give_client(1);
+	handover_done();
+	/* what came: records until the client is quiet */
+	pfd = (struct pollfd){ .fd = cl, .events = POLLIN };
+	while (poll(&pfd, 1, 300) == 1) {
+		n = client_recv(cl, rec, sizeof(rec));
+		cr_assert_gt(n, 1);
+		cr_assert_leq(len + n - 1, sizeof(got), "more than the bound");
+		memcpy(got + len, rec + 1, n - 1);
+		len += n - 1;
+	}
+	/* the newest, whole: at most two records short of the bound */
+	cr_assert_geq(len, sizeof(got) - 2 * (LOG_RECORD_MAX + 2));
+	for (size_t i = 0; i < len; i++)
+		cr_assert_eq(got[i], pattern(total - len + i),
+		    "byte %zu of the newest %zu", i, len);
+	(void)close(out);
+	(void)drain();
+	cr_expect_not_null(strstr(diags, "dropped for its first clients"),
+	    "%s", diags);
+	(void)close(cl);
+}
+
+/* ATT_HANDOVER_DONE comes once a pair: a second one is a bad message. */
+Test(logger, second_handover_done_sends_peer_lost)
+{
+	start();
+	hello();
+	give_peer(1);
+	handover_done();
+	expect_peer_lost(1);
 }
