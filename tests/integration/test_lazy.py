@@ -190,6 +190,29 @@ def test_lazy_client_first_sees_output():
         assert cl.output(2) == b"first\nfrom-client\n", cl.output()
 
 
+PODMAN_RUNS = 15
+
+
+def test_lazy_podman_run_first_line_every_time():
+    """`podman run` without a terminal (spec 7.3): the client connects
+    before `runc start`, when no broker exists, and the container prints
+    at once and exits. The line is read before the broker has handed the
+    client over (often before it is forked): the logger keeps it for the
+    hand-over (README "The broker on demand"), and the drain waits for
+    that, so the client reads the line, then EOF, every time."""
+    need_attach()
+    for i in range(PODMAN_RUNS):
+        with Case() as c:
+            c.bundle(["/bin/sh", "-c", "echo first-%d; exit 3" % i])
+            c.start()
+            cl = c.attach(accepted=False)
+            c.runc_start(wait_exec=False)
+            assert c.wait_exit() == "3"
+            cl.read_to_eof()
+            assert cl.output(2) == ("first-%d\n" % i).encode(), \
+                "run %d: client read %r" % (i, cl.output())
+
+
 @ref_differs("conmon 2.1.6 is one process")
 def test_lazy_teardown_without_broker():
     """A container that exits with no broker ever started: exit file,
