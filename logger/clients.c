@@ -44,7 +44,34 @@ void
 log_peer_init(struct logger *l)
 {
 	l->peer.fd = -1;
+	l->listen_fd = -1;
 	TAILQ_INIT(&l->clients);
+}
+
+/*
+ * The attach listener (README "The broker on demand"): the logger never
+ * accepts on it (its filter has no accept), it only asks whether a client
+ * waits there. With no broker to accept it (none yet, or a dead one), the
+ * output read from then on is kept for the hand-over: a client that
+ * connected before `runc start` (podman) gets the container's first line
+ * however late the broker comes.
+ */
+void
+log_listener_set(struct logger *l, int fd)
+{
+	if (l->listen_fd >= 0)
+		(void)close(l->listen_fd); /* a respawned reaper's resend */
+	l->listen_fd = fd;
+}
+
+/* A client waits in the listener's backlog now. */
+static bool
+listener_waiting(const struct logger *l)
+{
+	struct pollfd p = { .fd = l->listen_fd, .events = POLLIN };
+
+	return l->listen_fd >= 0 && poll(&p, 1, 0) > 0 &&
+	    (p.revents & POLLIN) != 0;
 }
 
 /* Output bytes (stream bytes excluded) of `records` records of `bytes`. */
@@ -462,6 +489,9 @@ log_clients_chunk(struct logger *l, unsigned stream, const char *data,
 
 	if (l->clients_closed)
 		return; /* spec 10.2: the clients had the drain's output */
+	/* no broker accepts now: one is on its way for a waiting client */
+	if (!l->backlog_on && l->peer.fd < 0 && listener_waiting(l))
+		backlog_start(l);
 	if (l->backlog_on) {
 		/* every client held came during the hand-over: it gets the
 		 * backlog first, at ATT_HANDOVER_DONE */
@@ -565,13 +595,8 @@ log_peer_close(struct logger *l)
 	if (p->fd >= 0)
 		(void)close(p->fd); /* a socket: nothing to flush */
 	p->fd = -1;
-	p->handover = false;
-	if (l->close_deferred) {
-		/* the drain waited for a hand-over that will not come */
-		l->close_deferred = false;
-		backlog_deliver(l);
-		log_clients_close(l);
-	}
+	p->handover = false; /* a drain waiting for it waits for the next
+				pair's, bounded by close_timer */
 	if (l->clients_closing)
 		close_check(l);
 }
@@ -709,8 +734,9 @@ log_clients_close(struct logger *l)
 		.tv_usec = (LOG_CLOSE_GRACE_MS % 1000) * 1000 };
 	struct log_client *c, *next;
 
-	if (l->backlog_on && l->peer.handover && l->peer.fd >= 0) {
-		/* a broker is handing over clients that connected before it
+	if (l->backlog_on && (l->peer.handover || l->peer.fd < 0)) {
+		/* a broker is coming (a client waits in the listener, or it
+		 * respawns) or handing over clients that connected before it
 		 * ran: they get the drained output first (spec 7.3); bounded
 		 * by the same grace */
 		l->close_deferred = true;
@@ -722,7 +748,6 @@ log_clients_close(struct logger *l)
 			fatalx("logger: cannot bound the hand-over's wait");
 		return;
 	}
-	backlog_deliver(l); /* no broker will hand anyone over: it goes */
 	l->clients_closed = true;
 	l->clients_closing = true;
 	for (c = TAILQ_FIRST(&l->clients); c != NULL; c = next) {

@@ -155,6 +155,7 @@ struct logger {
 	struct log_queue backlog;	/* buf NULL unless backlog_on */
 	uint64_t backlog_dropped;	/* output bytes */
 	bool close_deferred;		/* the drain waits for the hand-over */
+	int listen_fd;	/* the attach listener, polled only; -1: none */
 	uint64_t att_dropped;		/* output bytes dropped for clients */
 	int32_t sync_errno;		/* of the drain's fsync */
 
@@ -200,6 +201,7 @@ void log_drain_done(struct logger *);
 void log_peer_init(struct logger *);
 void log_peer_set(struct logger *, uint32_t generation, int fd);
 void log_peer_close(struct logger *);
+void log_listener_set(struct logger *, int fd);
 void log_clients_chunk(struct logger *, unsigned stream, const char *,
     size_t);
 void log_clients_close(struct logger *);

@@ -80,6 +80,13 @@ on_msg(struct logger *l, struct chan_msg *msg)
 		memcpy(&peer, msg->u.raw, sizeof(peer));
 		log_peer_set(l, peer.generation, msg->fd);
 		break;
+	case CHAN_ATT_FD:
+		/* the attach listener, polled only (clients.c) */
+		if (msg->u.att_fd.kind != CHAN_ATT_FD_LISTENER)
+			fatalx("unexpected attach fd kind %u from the reaper",
+			    msg->u.att_fd.kind);
+		log_listener_set(l, msg->fd);
+		break;
 	default:
 		fatalx("unexpected %s from the reaper",
 		    chan_specs[msg->type].name);

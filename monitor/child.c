@@ -260,6 +260,14 @@ peer_new(struct mon *m, bool starting)
 static void
 welcome_logger(struct mon *m)
 {
+	struct chan_att_fd f = { .kind = CHAN_ATT_FD_LISTENER };
+
+	/* README "The broker on demand": polled, never accepted on (the
+	 * logger's filter has no accept), so that output read once a client
+	 * waits for a broker is kept for it */
+	if (m->att_listener >= 0)
+		(void)send_to(m, &m->logger, CHAN_ATT_FD, &f, sizeof(f),
+		    m->att_listener);
 	send_sink(m);
 	send_jd_sink(m);
 	mon_logger_sources(m);

@@ -30,6 +30,18 @@ def loggers(c):
             if proc_cmdline_raw(p).startswith(b"conmon: logger")]
 
 
+def logger_has_pipe(c):
+    for pid in loggers(c):
+        d = "/proc/%d/fd" % pid
+        try:
+            if any(os.readlink(os.path.join(d, f)).startswith("pipe:")
+                   for f in os.listdir(d)):
+                return True
+        except OSError:
+            pass
+    return False
+
+
 def assert_idle_pair(c, seconds=0.5):
     """Reaper and logger only, for `seconds`: no broker was started."""
     holds_for(lambda: not brokers(c), seconds, "no attach broker")
@@ -210,6 +222,36 @@ def test_lazy_podman_run_first_line_every_time():
             assert c.wait_exit() == "3"
             cl.read_to_eof()
             assert cl.output(2) == ("first-%d\n" % i).encode(), \
+                "run %d: client read %r" % (i, cl.output())
+
+
+@ref_differs("conmon 2.1.6 reads the line itself once it runs again")
+def test_lazy_first_line_kept_while_the_reaper_is_late():
+    """The worst order for podman's client (a loaded machine): the reaper
+    does not run (stopped) while the client connects before `runc start`
+    and the container prints and exits, so the logger logs the line with
+    no broker and no pair. It sees a client waiting in the listener and
+    keeps the line; once the reaper runs again it forks the broker, which
+    hands the client over, and the client reads the line, then EOF. Every
+    time: the order is forced, not raced."""
+    need_attach()
+    for i in range(5):
+        with Case() as c:
+            c.bundle(["/bin/sh", "-c", "echo late-%d; exit 3" % i])
+            c.start()
+            reaper = c.daemon_pid()
+            # the reaper hands the logger its pipes just after the pid
+            wait_for(lambda: logger_has_pipe(c), what="the logger's pipes")
+            os.kill(reaper, signal.SIGSTOP)
+            try:
+                cl = c.attach(accepted=False)
+                c.runc_start(wait_exec=False)
+                c.wait_log("late-%d\n" % i)
+            finally:
+                os.kill(reaper, signal.SIGCONT)
+            assert c.wait_exit() == "3"
+            cl.read_to_eof()
+            assert cl.output(2) == ("late-%d\n" % i).encode(), \
                 "run %d: client read %r" % (i, cl.output())
 
 

@@ -9,6 +9,7 @@
  * hang-up without a busy loop (spec 6.3, 7.3-7.6, 10.2, security 7-9).
  */
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -895,4 +896,66 @@ Test(logger, second_handover_done_sends_peer_lost)
 	give_peer(1);
 	handover_done();
 	expect_peer_lost(1);
+}
+
+/*
+ * The attach listener, polled only: with no pair, a client waiting in it
+ * makes the logger keep what it reads for the broker on its way; the
+ * drain waits for that broker's hand-over (README "The broker on
+ * demand").
+ */
+Test(logger, waiting_client_without_broker_gets_the_output)
+{
+	struct chan_att_fd f = { .kind = CHAN_ATT_FD_LISTENER };
+	struct chan_msg m;
+	int lsv, waiting, accepted, out, cl;
+
+	start();
+	hello();
+	lsv = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	cr_assert_geq(lsv, 0);
+	/* an autobound abstract address: connectable, no file */
+	{
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		socklen_t alen = sizeof(sa_family_t);
+
+		cr_assert_eq(bind(lsv, (struct sockaddr *)&a, alen), 0);
+		cr_assert_eq(listen(lsv, 4), 0);
+		alen = sizeof(a);
+		cr_assert_eq(getsockname(lsv, (struct sockaddr *)&a, &alen),
+		    0);
+		waiting = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		reaper_send(CHAN_ATT_FD, &f, sizeof(f), lsv);
+		out = give_pipe(CHAN_STREAM_STDOUT);
+		put(out, "before\n", 7); /* nobody waits: not kept */
+		(void)usleep(100 * 1000);
+		cr_assert_eq(connect(waiting, (struct sockaddr *)&a, alen), 0);
+	}
+	put(out, "kept\n", 5);
+	(void)close(out);
+	reaper_send(CHAN_LOG_DRAIN, NULL, 0, -1);
+	cr_assert_eq(recv_within(rchan, CHAN_LOGGER, &m, 200), -1,
+	    "%s before a broker came", chan_specs[m.type].name);
+	/* the broker comes, accepts the waiting client, hands it over */
+	give_peer_open(1);
+	accepted = accept4(lsv, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert_geq(accepted, 0);
+	{
+		struct chan_att_client a = { .id = 1 };
+
+		cr_assert_eq(chan_send(broker, CHAN_ATT_CLIENT, &a, sizeof(a),
+				 accepted),
+		    0);
+		(void)close(accepted); /* the logger's copy is the last */
+		expect_broker(CHAN_ATT_CLIENT_ACK, 1);
+	}
+	handover_done();
+	cl = waiting;
+	expect_output(cl, CHAN_STREAM_STDOUT, "kept\n");
+	reaper_next(&m);
+	cr_assert_eq(m.type, CHAN_LOG_DRAINED, "got %s",
+	    chan_specs[m.type].name);
+	expect_eof(cl);
+	(void)close(cl);
+	(void)close(lsv);
 }
