@@ -774,6 +774,10 @@ Test(broker, new_pair_hands_clients_over_again)
 	attach_clients(cl, 2);
 	ids[0] = t.id[0];
 	ids[1] = t.id[1];
+	/* the ACK went on the old pair: read before the new pair replaces
+	 * it (else the client waits for the new logger's, not sent here) */
+	client_send(cl[1], "first", 5);
+	expect_stdin(t.in_r, "first", 5);
 	send_peer(2, &lp);
 	(void)close(t.logger); /* the old pair */
 	t.logger = lp;
