@@ -198,6 +198,9 @@ hostile_act(struct event_base *base, int chan, struct event *chan_ev,
 		raw(CHAN_TYPE_MAX + 40, 0, NULL, 0, NULL, 0);
 	} else if (strcmp(kind, "downward_type") == 0) {
 		raw(CHAN_LOG_DRAIN, 0, NULL, 0, NULL, 0);
+	} else if (strcmp(kind, "pair_type") == 0) {
+		/* a pair-only type, to the reaper */
+		raw(CHAN_ATT_HANDOVER_DONE, 0, NULL, 0, NULL, 0);
 	} else if (strcmp(kind, "second_hello") == 0) {
 		raw(CHAN_HELLO, sizeof(hello), &hello, sizeof(hello), NULL, 0);
 	} else if (strcmp(kind, "drained_unasked") == 0) {

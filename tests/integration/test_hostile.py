@@ -215,6 +215,12 @@ def test_sec31_downward_type():
     violation("logger", "downward_type", "type not allowed from this peer")
 
 
+def test_sec31_broker_pair_type_to_reaper():
+    """ATT_HANDOVER_DONE is broker -> logger only: on the reaper's
+    channel it is a violation like any type without a handler."""
+    violation("broker", "pair_type", "ATT_HANDOVER_DONE")
+
+
 def test_sec31_second_hello():
     violation("logger", "second_hello", "HELLO")
 
