@@ -959,3 +959,29 @@ Test(logger, waiting_client_without_broker_gets_the_output)
 	(void)close(cl);
 	(void)close(lsv);
 }
+
+/* A broker that dies (its pair's EOF): the output read until its
+ * successor's hand-over is kept for the clients that one hands over
+ * (README "Respawn"). */
+Test(logger, output_kept_while_the_broker_respawns)
+{
+	int out, cl;
+
+	start();
+	hello();
+	out = give_pipe(CHAN_STREAM_STDOUT);
+	give_peer(1);
+	(void)close(broker); /* the broker dies */
+	broker = -1;
+	(void)usleep(100 * 1000); /* its EOF is read */
+	put(out, "gap\n", 4);
+	(void)usleep(100 * 1000);
+	give_peer_open(2);
+	cl = give_client(1);
+	handover_done();
+	expect_output(cl, CHAN_STREAM_STDOUT, "gap\n");
+	put(out, "live\n", 5);
+	expect_output(cl, CHAN_STREAM_STDOUT, "live\n");
+	(void)close(out);
+	(void)close(cl);
+}
