@@ -301,6 +301,21 @@ terminal_arrived(struct mon *m)
 	return false;
 }
 
+/*
+ * Start-up is over a second after the pid report (the children's last
+ * start-up messages are handled by then): the stack below the loop and
+ * the heap's free pages go back, trimmed from a callback of the loop
+ * itself, whose frame is shallower than any start-up path's.
+ */
+#define MON_IDLE_TRIM_S 1
+
+static void
+idle_trim_cb(evutil_socket_t fd VIGIL_UNUSED, short w VIGIL_UNUSED,
+    void *arg VIGIL_UNUSED)
+{
+	sandbox_trim();
+}
+
 /* spec 4.4: read and report the pid; then the container is monitored. */
 static void
 runtime_done(struct mon *m)
@@ -347,7 +362,9 @@ runtime_done(struct mon *m)
 		diag_warn("Failed to watch container %d", (int)pid);
 		/* SIGCHLD still reaps it: the reaper is its subreaper */
 	}
-	sandbox_trim(); /* start-up is over: the reaper idles */
+	if (event_base_once(m->base, -1, EV_TIMEOUT, idle_trim_cb, NULL,
+	    &(struct timeval){ .tv_sec = MON_IDLE_TRIM_S }) < 0)
+		sandbox_trim(); /* no timer (ENOMEM): from here, now */
 }
 
 static void
