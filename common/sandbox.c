@@ -148,6 +148,7 @@ sandbox_title_init(int argc, char **argv)
 	sandbox_title_len = len;
 }
 
+#ifndef VIGIL_VALGRIND
 /* /proc/self/stat's fields that PR_SET_MM_MAP takes (proc(5), 1-based). */
 enum {
 	SANDBOX_STAT_START_CODE = 26,
@@ -213,6 +214,7 @@ sandbox_title_map(const char *title, size_t len)
 	return prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&map,
 	    sizeof(map), 0);
 }
+#endif
 
 /*
  * Step 2: the title, cut to argv's area; comm stays "conmon". The title
