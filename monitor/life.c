@@ -302,12 +302,11 @@ terminal_arrived(struct mon *m)
 }
 
 /*
- * Start-up is over a second after the pid report (the children's last
- * start-up messages are handled by then): the stack below the loop and
- * the heap's free pages go back, trimmed from a callback of the loop
- * itself, whose frame is shallower than any start-up path's.
+ * Start-up is over with the pid report: the stack below the loop and the
+ * heap's free pages go back, trimmed at the loop's next turn from a
+ * callback of the loop itself, whose frame is shallower than any
+ * start-up path's (runtime_done's among them).
  */
-#define MON_IDLE_TRIM_S 1
 
 static void
 idle_trim_cb(evutil_socket_t fd VIGIL_UNUSED, short w VIGIL_UNUSED,
@@ -363,7 +362,7 @@ runtime_done(struct mon *m)
 		/* SIGCHLD still reaps it: the reaper is its subreaper */
 	}
 	if (event_base_once(m->base, -1, EV_TIMEOUT, idle_trim_cb, NULL,
-	    &(struct timeval){ .tv_sec = MON_IDLE_TRIM_S }) < 0)
+	    &(struct timeval){ .tv_sec = 0 }) < 0)
 		sandbox_trim(); /* no timer (ENOMEM): from here, now */
 }
 
