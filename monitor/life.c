@@ -322,6 +322,19 @@ kill_created(struct mon *m)
 		diag_warn("Failed to kill the created container %d", (int)pid);
 }
 
+/*
+ * Start-up is over with the pid report: the stack below the loop and the
+ * heap's free pages go back, trimmed at the loop's next turn from a
+ * callback of the loop itself, whose frame is shallower than any
+ * start-up path's (runtime_done's among them).
+ */
+static void
+idle_trim_cb(evutil_socket_t fd VIGIL_UNUSED, short w VIGIL_UNUSED,
+    void *arg VIGIL_UNUSED)
+{
+	sandbox_trim();
+}
+
 /* spec 4.4: read and report the pid; then the container is monitored. */
 static void
 runtime_done(struct mon *m)
@@ -376,7 +389,9 @@ runtime_done(struct mon *m)
 		diag_warn("Failed to watch container %d", (int)pid);
 		/* SIGCHLD still reaps it: the reaper is its subreaper */
 	}
-	sandbox_trim(); /* start-up is over: the reaper idles */
+	if (event_base_once(m->base, -1, EV_TIMEOUT, idle_trim_cb, NULL,
+	    &(struct timeval){ .tv_sec = 0 }) < 0)
+		sandbox_trim(); /* no timer (ENOMEM): from here, now */
 }
 
 static void
