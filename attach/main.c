@@ -151,7 +151,7 @@ att_close_check(struct att_broker *b)
  * clients; each reads EOF.
  */
 static int
-att_on_close(struct att_broker *b, struct chan_msg *msg VIGIL_UNUSED)
+att_on_close(struct att_broker *b, struct chan_ctl_msg *msg VIGIL_UNUSED)
 {
 	if (b->closing)
 		return -1;
@@ -163,7 +163,7 @@ att_on_close(struct att_broker *b, struct chan_msg *msg VIGIL_UNUSED)
 }
 
 static int
-att_on_peer(struct att_broker *b, struct chan_msg *msg)
+att_on_peer(struct att_broker *b, struct chan_ctl_msg *msg)
 {
 	struct chan_peer p;
 
@@ -190,7 +190,7 @@ att_fault_syscall(void)
 #endif
 
 static int
-att_on_fd(struct att_broker *b, struct chan_msg *msg)
+att_on_fd(struct att_broker *b, struct chan_ctl_msg *msg)
 {
 	struct chan_att_fd f;
 
@@ -235,7 +235,7 @@ att_on_fd(struct att_broker *b, struct chan_msg *msg)
 	}
 }
 
-typedef int (*att_handler)(struct att_broker *, struct chan_msg *);
+typedef int (*att_handler)(struct att_broker *, struct chan_ctl_msg *);
 
 /* What the broker accepts from the reaper (style.md: a handler table). */
 static const att_handler att_reaper_handlers[CHAN_TYPE_MAX] = {
@@ -248,11 +248,11 @@ static void
 att_chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 {
 	struct att_broker *b = arg;
-	static struct chan_msg msg; /* chan.h: not on the stack */
+	static struct chan_ctl_msg msg; /* chan.h: small, among b's pages */
 	const char *why = NULL;
 
 	for (int i = 0; i < ATT_CHAN_BATCH; i++) {
-		int rc = chan_recv(fd, CHAN_REAPER, &msg, &why);
+		int rc = chan_recv_ctl(fd, CHAN_REAPER, &msg, &why);
 
 		if (rc == 0)
 			_exit(0); /* the reaper closed the channel: done */

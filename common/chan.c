@@ -246,8 +246,9 @@ chan_decode(const void *buf, size_t n, int msg_flags, const int *fds,
  * seen (MSG_TRUNC beyond that). No receive buffer and no copy: an output
  * frame is 64 KiB (bench figures 1 and 4).
  */
-int
-chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
+static int
+chan_recv_into(int sock, unsigned peer, unsigned char *payload, size_t cap,
+    unsigned *type, size_t *len, int *fd, const char **why)
 {
 	unsigned char hdr[sizeof(struct chan_hdr)], over;
 	union {
@@ -257,7 +258,7 @@ chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
 	int fds[CHAN_RECV_FDS];
 	struct iovec iov[3] = {
 		{ .iov_base = hdr, .iov_len = sizeof(hdr) },
-		{ .iov_base = m->u.raw, .iov_len = sizeof(m->u.raw) },
+		{ .iov_base = payload, .iov_len = cap },
 		{ .iov_base = &over, .iov_len = 1 },
 	};
 	struct chan_hdr h;
@@ -285,8 +286,25 @@ chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
 	if (bad != NULL)
 		return chan_reject(fds, nfds, true, bad, why);
 	memcpy(&h, hdr, sizeof(h));
-	m->type = h.type;
-	m->len = h.len;
-	m->fd = nfds == 1 ? fds[0] : -1;
+	if (h.len > cap) /* valid, but not from this peer's channel */
+		return chan_reject(fds, nfds, true, "truncated", why);
+	*type = h.type;
+	*len = h.len;
+	*fd = nfds == 1 ? fds[0] : -1;
 	return 1;
+}
+
+int
+chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
+{
+	return chan_recv_into(sock, peer, m->u.raw, sizeof(m->u.raw), &m->type,
+	    &m->len, &m->fd, why);
+}
+
+int
+chan_recv_ctl(int sock, unsigned peer, struct chan_ctl_msg *m,
+    const char **why)
+{
+	return chan_recv_into(sock, peer, m->u.raw, sizeof(m->u.raw), &m->type,
+	    &m->len, &m->fd, why);
 }

@@ -21,24 +21,40 @@
  * 32 KiB deep, and that page stays dirty in every process of every
  * container (bench figure 1). chan_recv() receives the payload in place.
  */
+#define CHAN_MSG_FIELDS(payload_max)					\
+	unsigned type;	/* enum chan_type, known and allowed */		\
+	size_t len;	/* payload bytes, within the type's bounds */	\
+	int fd;		/* the passed fd, or -1; the receiver owns it */	\
+	union {								\
+		struct chan_hello hello;				\
+		struct chan_trap trap;					\
+		struct chan_log_sink log_sink;				\
+		struct chan_log_source log_source;			\
+		struct chan_log_reopen log_reopen;			\
+		struct chan_log_drained log_drained;			\
+		struct chan_peer peer;					\
+		struct chan_att_client att_client;			\
+		struct chan_att_fd att_fd;				\
+		struct chan_att_closed att_closed;			\
+		struct chan_listener listener;				\
+		unsigned char raw[payload_max];				\
+	} u
+
 struct chan_msg {
-	unsigned type;	/* enum chan_type, known and allowed */
-	size_t len;	/* payload bytes, within the type's bounds */
-	int fd;		/* the passed fd, or -1; the receiver owns it */
-	union {
-		struct chan_hello hello;
-		struct chan_trap trap;
-		struct chan_log_sink log_sink;
-		struct chan_log_source log_source;
-		struct chan_log_reopen log_reopen;
-		struct chan_log_drained log_drained;
-		struct chan_peer peer;
-		struct chan_att_client att_client;
-		struct chan_att_fd att_fd;
-		struct chan_att_closed att_closed;
-		struct chan_listener listener;
-		unsigned char raw[CHAN_PAYLOAD_MAX];
-	} u;
+	CHAN_MSG_FIELDS(CHAN_PAYLOAD_MAX);
+};
+
+/*
+ * A message from the reaper, received by a child: no type the reaper
+ * sends carries more than CHAN_CTL_PAYLOAD_MAX bytes (a unit test checks
+ * the table), so the buffer is small and sits among the child's other
+ * globals, where a struct chan_msg's 64 KiB would put its header on a
+ * page of its own, dirty in every idle child (bench figure 1). A longer
+ * datagram is refused as truncated, as any invalid one. Same fields.
+ */
+#define CHAN_CTL_PAYLOAD_MAX 64
+struct chan_ctl_msg {
+	CHAN_MSG_FIELDS(CHAN_CTL_PAYLOAD_MAX);
 };
 
 /* A SOCK_SEQPACKET, close-on-exec socketpair. */
@@ -68,6 +84,9 @@ void chan_fault_corrupt_next(int sock);
  */
 int chan_recv(int sock, unsigned peer, struct chan_msg *m, const char **why)
     VIGIL_MUST_CHECK;
+/* chan_recv() into a child's buffer for its reaper channel. */
+int chan_recv_ctl(int sock, unsigned peer, struct chan_ctl_msg *m,
+    const char **why) VIGIL_MUST_CHECK;
 
 /*
  * The checks of chan_recv on a datagram already received: `buf`/`n` the

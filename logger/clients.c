@@ -93,6 +93,14 @@ client_wev(struct log_client *c, bool on)
 	c->wev_on = on;
 }
 
+/* A client's queue goes, and its size back to the total (security 7). */
+static void
+client_queue_free(struct log_client *c)
+{
+	c->l->queues_size -= c->q.size;
+	log_queue_free(&c->q);
+}
+
 /* Its fd, events and queue go; the entry stays while a GONE is owed. */
 static void
 client_release(struct log_client *c)
@@ -103,7 +111,7 @@ client_release(struct log_client *c)
 		event_free(c->wev);
 	c->hev = c->wev = NULL;
 	c->wev_on = false;
-	log_queue_free(&c->q);
+	client_queue_free(c);
 	if (c->fd >= 0) {
 		(void)close(c->fd); /* our copy; the broker holds its own */
 		c->l->nclients--;
@@ -272,7 +280,7 @@ client_flush(struct log_client *c)
 		return;
 	}
 	client_wev(c, false);
-	log_queue_free(&c->q); /* caught up: no memory while keeping up */
+	client_queue_free(c); /* caught up: no memory while keeping up */
 	client_settle(c, "reads again");
 	if (l->clients_closing) {
 		client_free(c);
@@ -324,6 +332,29 @@ client_drop_queue(struct log_client *c)
 	log_queue_clear(&c->q);
 }
 
+/*
+ * A queue for a client that fell behind: LOG_CLIENT_QUEUE, or what is left
+ * of LOG_CLIENT_QUEUES_TOTAL, but never less than LOG_CLIENT_QUEUE_MIN.
+ */
+static void
+client_queue_new(struct log_client *c)
+{
+	struct logger *l = c->l;
+	size_t size = LOG_CLIENT_QUEUES_TOTAL - l->queues_size;
+
+	if (size > LOG_CLIENT_QUEUE)
+		size = LOG_CLIENT_QUEUE;
+	if (size < LOG_CLIENT_QUEUE_MIN)
+		return; /* the others hold the total: its records drop */
+	if (log_queue_init(&c->q, size) < 0) {
+		if (!c->dropping)
+			diag_warn("attach: no queue for client %" PRIu32 ":",
+			    c->id);
+		return;
+	}
+	l->queues_size += size;
+}
+
 /* One record that did not go out now: queued whole, or dropped whole. */
 static void
 client_queue(struct log_client *c, unsigned char stream, const char *data,
@@ -333,9 +364,8 @@ client_queue(struct log_client *c, unsigned char stream, const char *data,
 
 	rec[0] = stream;
 	memcpy(rec + 1, data, n);
-	if (c->q.buf == NULL && log_queue_init(&c->q, LOG_CLIENT_QUEUE) < 0 &&
-	    !c->dropping)
-		diag_warn("attach: no queue for client %" PRIu32 ":", c->id);
+	if (c->q.buf == NULL)
+		client_queue_new(c);
 	if (c->q.buf != NULL && log_queue_push(&c->q, rec, n + 1))
 		return;
 	client_dropped(c, n);

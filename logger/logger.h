@@ -53,16 +53,29 @@ _Static_assert(LOG_OUT_MAX >= LOG_K8S_OVERHEAD + LOG_READ_MAX,
 /* Records of one chunk: one sendmmsg a client. */
 #define LOG_CHUNK_RECORDS \
 	((LOG_READ_MAX + LOG_RECORD_DATA_MAX - 1) / LOG_RECORD_DATA_MAX)
-/* security 7: the queue of a client that is behind, about 32 full
- * records, allocated only while it is behind. */
-#define LOG_CLIENT_QUEUE (256 * 1024)
+/*
+ * security 7: the queue of a client that is behind, allocated only while
+ * it is behind and freed when it catches up: up to 4 MiB, about 10 ms of
+ * a container writing 400 MiB/s, so a reader that loses its CPU for a few
+ * milliseconds loses nothing (bench figure 4: with 256 KiB queues a
+ * client that keeps up on average still lost 15% of the output). All
+ * clients' queues together stay within LOG_CLIENT_QUEUES_TOTAL: a client
+ * that falls behind while the others hold most of it gets what is left,
+ * and none below LOG_CLIENT_QUEUE_MIN (its records are dropped then).
+ */
+#define LOG_CLIENT_QUEUE (4u << 20)
+#define LOG_CLIENT_QUEUE_MIN (256u << 10)
+#define LOG_CLIENT_QUEUES_TOTAL (16u << 20)
 /* The hand-over backlog (clients.c): what is read from a new pair's arrival
- * until the broker's ATT_HANDOVER_DONE, for the clients it hands over
- * meanwhile; a client queue's size, allocated only then. */
-#define LOG_BACKLOG LOG_CLIENT_QUEUE
+ * (or a broker's death, or a client waiting with no broker) until the
+ * broker's ATT_HANDOVER_DONE, for the clients it hands over meanwhile;
+ * allocated only then. */
+#define LOG_BACKLOG LOG_CLIENT_QUEUE_MIN
 _Static_assert(LOG_RECORD_MAX <= LOG_QUEUE_RECORD_MAX, "record prefix");
-_Static_assert(LOG_CLIENT_QUEUE >= LOG_QUEUE_PREFIX + LOG_RECORD_MAX,
+_Static_assert(LOG_CLIENT_QUEUE_MIN >= LOG_QUEUE_PREFIX + LOG_RECORD_MAX,
     "a queue holds at least one record");
+_Static_assert(LOG_CLIENT_QUEUE_MIN <= LOG_CLIENT_QUEUE &&
+    LOG_CLIENT_QUEUE <= LOG_CLIENT_QUEUES_TOTAL, "queue bounds");
 /* Queued records to one client per sendmmsg. */
 #define LOG_SEND_BATCH 16
 /* Pair messages (handed clients) read per wake-up. */
@@ -157,6 +170,7 @@ struct logger {
 	bool close_deferred;		/* the drain waits for the hand-over */
 	int listen_fd;	/* the attach listener, polled only; -1: none */
 	uint64_t att_dropped;		/* output bytes dropped for clients */
+	size_t queues_size;		/* all clients' queues, allocated */
 	int32_t sync_errno;		/* of the drain's fsync */
 
 	int sink_fd; /* the k8s-file log, -1 with -l none */

@@ -49,7 +49,7 @@ log_hostile(struct logger *l)
 #endif
 
 static void
-on_msg(struct logger *l, struct chan_msg *msg)
+on_msg(struct logger *l, struct chan_ctl_msg *msg)
 {
 	struct chan_peer peer;
 
@@ -97,9 +97,9 @@ static void
 chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 {
 	struct logger *l = arg;
-	static struct chan_msg msg; /* chan.h: not on the stack */
+	static struct chan_ctl_msg msg; /* chan.h: small, among l's pages */
 	const char *why = NULL;
-	int rc = chan_recv(fd, CHAN_REAPER, &msg, &why);
+	int rc = chan_recv_ctl(fd, CHAN_REAPER, &msg, &why);
 
 	if (rc == 0)
 		_exit(0); /* the reaper closed the channel: we are done */

@@ -324,8 +324,14 @@ kill_created(struct mon *m)
 		diag_warn("Failed to kill the created container %d", (int)pid);
 }
 
+/*
+ * Start-up is over with the pid report: the stack below the loop and the
+ * heap's free pages go back, trimmed at the loop's next turn from a
+ * callback of the loop itself, whose frame is shallower than any
+ * start-up path's (runtime_done's among them).
+ */
 static void
-trim_cb(evutil_socket_t fd VIGIL_UNUSED, short w VIGIL_UNUSED,
+idle_trim_cb(evutil_socket_t fd VIGIL_UNUSED, short w VIGIL_UNUSED,
     void *arg VIGIL_UNUSED)
 {
 	sandbox_trim();
@@ -385,11 +391,9 @@ runtime_done(struct mon *m)
 		diag_warn("Failed to watch container %d", (int)pid);
 		/* SIGCHLD still reaps it: the reaper is its subreaper */
 	}
-	/* start-up is over: the reaper idles. Trimmed from a callback of
-	 * its own, at the loop's depth, so that the stack pages under this
-	 * frame's 8 KiB buffer, dirtied at start-up, go too (bench fig. 1) */
-	if (event_base_once(m->base, -1, EV_TIMEOUT, trim_cb, NULL, NULL) < 0)
-		sandbox_trim();
+	if (event_base_once(m->base, -1, EV_TIMEOUT, idle_trim_cb, NULL,
+	    &(struct timeval){ .tv_sec = 0 }) < 0)
+		sandbox_trim(); /* no timer (ENOMEM): from here, now */
 }
 
 static void

@@ -1426,6 +1426,11 @@ class Case:
         pids = self.monitor_pids(daemon)
         loggers = [p for p in pids
                    if proc_cmdline_raw(p).startswith(b"conmon: logger")]
+        if not loggers and len(pids) > 1:
+            # under valgrind every process's cmdline is valgrind's: the
+            # logger is the child that holds the log file
+            loggers = [p for p in pids[1:]
+                       if self.log_path in proc_fds(p).values()]
         return sum(1 for pid in (loggers or pids)
                    for t in proc_fds(pid).values() if t.startswith("socket:"))
 

@@ -1132,3 +1132,70 @@ Test(chan, rejects_att_client_fd_count)
 	(void)close(p[1]);
 	expect_reject(sv[0], CHAN_LOGGER, "wrong fd count", before);
 }
+
+/* A child's reaper-channel buffer holds every type the reaper may send. */
+Test(chan, ctl_buffer_holds_every_reaper_type)
+{
+	struct chan_ctl_msg m;
+
+	for (unsigned t = 0; t < CHAN_TYPE_MAX; t++)
+		if (chan_specs[t].name != NULL &&
+		    (chan_specs[t].from & CHAN_REAPER) != 0)
+			cr_expect_leq(chan_specs[t].max_len,
+			    sizeof(m.u.raw), "%s: %zu bytes",
+			    chan_specs[t].name, (size_t)chan_specs[t].max_len);
+}
+
+/* chan_recv_ctl: a reaper type with its fd, as chan_recv has it */
+Test(chan, ctl_receives_a_reaper_message)
+{
+	struct chan_log_sink s = { .sink = CHAN_SINK_K8S };
+	struct chan_ctl_msg m;
+	const char *why = NULL;
+	int p[2];
+
+	make_pipe(p);
+	cr_assert_eq(chan_send(sv[1], CHAN_LOG_SINK, &s, sizeof(s), p[1]), 0);
+	cr_assert_eq(chan_recv_ctl(sv[0], CHAN_REAPER, &m, &why), 1, "%s",
+	    why);
+	cr_expect_eq(m.type, CHAN_LOG_SINK);
+	cr_expect_eq(m.len, sizeof(s));
+	cr_expect_eq(m.u.log_sink.sink, CHAN_SINK_K8S);
+	cr_assert_geq(m.fd, 0);
+	(void)close(m.fd); /* the received copy */
+	(void)close(p[0]); /* test cleanup */
+	(void)close(p[1]);
+}
+
+/*
+ * Longer than the small buffer: refused and its fd closed, whether the
+ * excess spills past the spare byte (MSG_TRUNC: "truncated") or fills it
+ * exactly (then the table's bound for the type says no first).
+ */
+Test(chan, ctl_rejects_what_does_not_fit)
+{
+	struct chan_ctl_msg m;
+	const char *why = NULL;
+	int p[2], before;
+
+	make_pipe(p);
+	before = fd_count();
+	for (size_t extra = 1; extra <= 2; extra++) {
+		unsigned char buf[sizeof(struct chan_hdr) + CHAN_CTL_PAYLOAD_MAX
+		    + 2];
+		size_t len = CHAN_CTL_PAYLOAD_MAX + extra;
+
+		memset(buf, 0, sizeof(buf));
+		put_hdr(buf, CHAN_LOG_SINK, 0, (uint32_t)len);
+		raw_send(sv[1], buf, sizeof(struct chan_hdr) + len, &p[1], 1);
+		errno = 0;
+		cr_assert_eq(chan_recv_ctl(sv[0], CHAN_REAPER, &m, &why), -1);
+		cr_assert_eq(errno, EPROTO);
+		cr_expect_str_eq(why,
+		    extra == 1 ? "bad payload length" : "truncated");
+		cr_expect_eq(fd_count(), before, "fd leaked");
+	}
+	(void)close(p[1]); /* test's own copy */
+	expect_no_writer(p[0]);
+	(void)close(p[0]); /* test cleanup */
+}

@@ -8,6 +8,7 @@
  * the broker, the clients' last records and EOF at the drain, a pty
  * hang-up without a busy loop (spec 6.3, 7.3-7.6, 10.2, security 7-9).
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -600,7 +601,8 @@ Test(logger, client_behind_gets_its_queue)
 Test(logger, client_that_never_reads_loses_only_its_own)
 {
 	static char chunk[LOG_READ_MAX], got[LOG_READ_MAX];
-	const uint64_t total = 64 * (uint64_t)LOG_READ_MAX;
+	/* past what its socket and its whole queue hold */
+	const uint64_t total = LOG_CLIENT_QUEUE + 64 * (uint64_t)LOG_READ_MAX;
 	struct chan_log_sink sink = { .sink = CHAN_SINK_K8S };
 	char path[] = "/tmp/vigil-logger-XXXXXX", buf[65536];
 	struct chan_log_drained d;
@@ -662,6 +664,81 @@ Test(logger, client_that_never_reads_loses_only_its_own)
 	(void)close(out);
 	(void)close(slow);
 	(void)close(fast);
+}
+
+/* Record bytes a client can read now, until none comes for 300 ms. */
+static uint64_t
+read_all_now(int cl)
+{
+	unsigned char rec[LOG_RECORD_MAX + 1];
+	struct pollfd pfd = { .fd = cl, .events = POLLIN };
+	uint64_t have = 0;
+	ssize_t n;
+
+	while (poll(&pfd, 1, 300) == 1) {
+		n = recv(cl, rec, sizeof(rec), MSG_DONTWAIT);
+		cr_assert_gt(n, 1, "recv: %zd, %s", n, strerror(errno));
+		have += (uint64_t)n - 1;
+	}
+	return have;
+}
+
+/*
+ * security 7: all clients' queues together stay within
+ * LOG_CLIENT_QUEUES_TOTAL. Five clients stop reading while 4.5 MiB go
+ * out: four get a whole LOG_CLIENT_QUEUE, the fifth none, so when they
+ * read again the fifth finds only what its socket held and the others
+ * that and a full queue. Caught-up queues are given back: with three of
+ * the four gone, the fifth falls behind again and now gets a full one.
+ */
+Test(logger, client_queues_share_one_total)
+{
+	enum { N = LOG_CLIENT_QUEUES_TOTAL / LOG_CLIENT_QUEUE + 1 };
+	static char chunk[LOG_READ_MAX];
+	const uint64_t total = LOG_CLIENT_QUEUE + 8 * (uint64_t)LOG_READ_MAX;
+	uint64_t have[N], sent;
+	int out, cl[N], pending;
+
+	start();
+	hello();
+	give_peer(1);
+	for (int i = 0; i < N; i++)
+		cl[i] = give_client((uint32_t)i + 1);
+	out = give_pipe(CHAN_STREAM_STDOUT);
+	memset(chunk, 'q', sizeof(chunk));
+	for (int round = 0; round < 2; round++) {
+		if (round == 1) {
+			for (int i = 0; i < N - 2; i++)
+				(void)close(cl[i]);
+			(void)usleep(200000); /* the logger saw them go */
+		}
+		for (sent = 0; sent < total; sent += sizeof(chunk))
+			put(out, chunk, sizeof(chunk));
+		do { /* the logger has read it all */
+			cr_assert_eq(ioctl(out, FIONREAD, &pending), 0);
+			(void)usleep(10000);
+		} while (pending > 0);
+		(void)usleep(200000); /* and sent or queued its last chunk */
+		for (int i = N - 1; i >= (round == 0 ? 0 : N - 2); i--)
+			have[i] = read_all_now(cl[i]);
+		for (int i = round == 0 ? 0 : N - 2; i < N - 1; i++)
+			cr_expect_gt(have[i], LOG_CLIENT_QUEUE - 2 * LOG_RECORD_MAX,
+			    "round %d: client %d read %" PRIu64, round, i + 1,
+			    have[i]);
+		if (round == 0)
+			cr_expect_lt(have[N - 1], LOG_CLIENT_QUEUE_MIN,
+			    "client %d read %" PRIu64 " with no queue", N,
+			    have[N - 1]);
+		else
+			cr_expect_gt(have[N - 1],
+			    LOG_CLIENT_QUEUE - 2 * LOG_RECORD_MAX,
+			    "client %d read %" PRIu64 " once queues were free",
+			    N, have[N - 1]);
+	}
+	(void)close(out);
+	(void)close(cl[N - 2]);
+	(void)close(cl[N - 1]);
+	(void)drain(); /* its diagnostics said before the test ends */
 }
 
 /* spec 7.4: a client that hangs up: the logger closes its copy and says
@@ -845,9 +922,9 @@ Test(logger, drain_waits_for_the_handover)
  * gets the newest, in order. */
 Test(logger, handover_backlog_drops_the_oldest)
 {
-	static char chunk[4096], got[LOG_CLIENT_QUEUE];
+	static char chunk[4096], got[LOG_BACKLOG];
 	static unsigned char rec[LOG_RECORD_MAX + 1];
-	const size_t total = LOG_CLIENT_QUEUE + 64 * 1024;
+	const size_t total = LOG_BACKLOG + 64 * 1024;
 	struct pollfd pfd;
 	uint64_t off = 0;
 	size_t n, len = 0;
