@@ -934,7 +934,7 @@ static int sandbox_helper_fd = -1;
 #endif
 
 void
-sandbox_prepare_start(void)
+sandbox_prepare_start(int nice)
 {
 	sigset_t all, old;
 	int p[2];
@@ -957,6 +957,8 @@ sandbox_prepare_start(void)
 	}
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	(void)close(p[1]); /* the helper's end */
+	if (sandbox_helper_pid > 0 && nice != 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)sandbox_helper_pid, nice);
 	if (sandbox_helper_pid < 0) {
 		(void)close(p[0]); /* no helper: the children compile */
 		return;
@@ -969,7 +971,7 @@ sandbox_prepare(void)
 {
 	int status;
 
-	sandbox_prepare_start(); /* if not started early */
+	sandbox_prepare_start(0); /* if not started early */
 	if (sandbox_helper_fd < 0)
 		return;
 	(void)sandbox_compile_in(sandbox_helper_fd); /* none kept on failure */

@@ -70,7 +70,7 @@ void sandbox_prepare(void);
  * runtime runs (bench figure 3: off the create -> pid path);
  * sandbox_prepare() then only collects the programs.
  */
-void sandbox_prepare_start(void);
+void sandbox_prepare_start(int nice);
 
 /*
  * Start-up's leftovers go back to the kernel: the stack below the

@@ -9,6 +9,7 @@
  * page, never from the output itself (security 36); nothing is written
  * into the container's log for it (README "Respawn": no marker record).
  */
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -350,6 +351,9 @@ on_hello(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 		return -1; /* its notifications would wait for ever */
 #endif
 	c->hello = true;
+	if (c->niced && setpriority(PRIO_PROCESS, (id_t)c->pid, 0) < 0)
+		diag_warn("Failed to restore the %s's priority", c->role);
+	c->niced = false;
 	if (c == &m->logger) {
 		peer_drop_held(m); /* its end went to a dead logger */
 		/* before it is given a source to read (security 36) */
@@ -775,6 +779,8 @@ mon_child_spawn(struct mon *m, struct mon_child *c)
 		(void)close(sv[0]); /* no child to talk to */
 		return -1;
 	}
+	c->niced = m->phase == MON_PH_RUNTIME && m->runtime_pid > 0 &&
+	    setpriority(PRIO_PROCESS, (id_t)pid, MON_START_NICE) == 0;
 	return mon_child_watch(m, c, pid, sv[0]);
 }
 

@@ -652,7 +652,7 @@ start_children(struct mon *m)
 	}
 	/* the filters compile while the runtime runs, not before it */
 	if (!m->o->passthrough || m->notify_fd >= 0)
-		sandbox_prepare_start();
+		sandbox_prepare_start(m->runtime_pid > 0 ? MON_START_NICE : 0);
 	if (m->o->passthrough) {
 		/* spec 9.8: no logger; a broker only for the notify relay,
 		 * when the first datagram comes (lazy.c) */

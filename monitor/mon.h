@@ -69,6 +69,10 @@ struct role_progress;
 #define MON_OOM_EVENTS_MAX 4096
 #define MON_OOM_CGROUP_MAX 8192
 
+/* The helper and the logger set up at this nice value while `runc
+ * create` runs, back to 0 at HELLO: runc gets the CPUs first. */
+#define MON_START_NICE 19
+
 enum mon_phase {
 	MON_PH_LOGGER,	 /* start-up, before the runtime is forked */
 	MON_PH_RUNTIME,	 /* runtime forked: waiting for it and the HELLOs */
@@ -93,6 +97,7 @@ struct mon_child {
 	struct event *ev;    /* read event on chan */
 	struct event *respawn;
 	bool hello;	     /* HELLO received */
+	bool niced;	     /* forked at MON_START_NICE */
 	bool drain_sent;     /* CHAN_LOG_DRAIN sent to this instance */
 	unsigned backoff_ms; /* next respawn delay */
 	uint64_t started_ms; /* CLOCK_MONOTONIC ms of this instance's fork */

@@ -51,6 +51,22 @@ def test_sandbox_children_status_and_identity():
             assert st["Groups"] == "", "%s: Groups %s" % (role, st["Groups"])
 
 
+@ref_differs("conmon 2.1.6 has no sandboxed children")
+def test_sandbox_children_run_at_normal_priority():
+    """The seccomp helper and the logger set up at nice 19 while `runc
+    create` runs, so the runtime gets the CPUs first (README
+    "Performance", create -> pid); the reaper puts the logger back at
+    nice 0 at its HELLO: once the container runs, no child logs or serves
+    clients at a low priority."""
+    with Case() as c:
+        kids = audit.running_children(c)
+        assert set(kids) == set(ROLES), "children: %r" % kids
+        for role, p in sorted(kids.items()):
+            with open("/proc/%d/stat" % p) as f:
+                nice = int(f.read().rsplit(")", 1)[1].split()[16])
+            assert nice == 0, "%s (pid %d) runs at nice %d" % (role, p, nice)
+
+
 def _identity_build(name, user, group):
     """build/variant-identity-NAME/conmon: the monitor built with
     `make CHILD_USER=user CHILD_GROUP=group` (README), in a directory of
