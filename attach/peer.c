@@ -41,6 +41,23 @@ att_peer_lost(struct att_broker *b, const char *why)
 }
 
 /*
+ * One message to the logger: true once sent. A full pair waits for
+ * EV_WRITE; any other failure means the logger died and closes the pair.
+ */
+static bool
+att_peer_send(struct att_broker *b, unsigned type, const void *p,
+    size_t len, int fd)
+{
+	if (chan_send(b->peer_fd, type, p, len, fd) == 0)
+		return true;
+	if (errno != EAGAIN && errno != ENOBUFS)
+		att_peer_close(b); /* the logger died */
+	else if (event_add(b->peer_wev, NULL) < 0)
+		fatalx("attach: cannot watch the logger pair");
+	return false;
+}
+
+/*
  * Hands over every client the logger does not have yet, in order of
  * accept. A logger that does not read keeps the rest for EV_WRITE: those
  * clients wait, their input unread (a stopped logger stops no one else).
@@ -57,30 +74,14 @@ att_peer_flush(struct att_broker *b)
 
 		if (!c->hand_owed)
 			continue;
-		if (chan_send(b->peer_fd, CHAN_ATT_CLIENT, &a, sizeof(a),
-		    c->fd) < 0) {
-			if (errno != EAGAIN && errno != ENOBUFS) {
-				att_peer_close(b); /* the logger died */
-				return;
-			}
-			if (event_add(b->peer_wev, NULL) < 0)
-				fatalx("attach: cannot watch the logger pair");
+		if (!att_peer_send(b, CHAN_ATT_CLIENT, &a, sizeof(a), c->fd))
 			return;
-		}
 		c->hand_owed = false;
 	}
 	/* every client found waiting went first (att_peer_set) */
 	if (b->done_owed) {
-		if (chan_send(b->peer_fd, CHAN_ATT_HANDOVER_DONE, NULL, 0,
-		    -1) < 0) {
-			if (errno != EAGAIN && errno != ENOBUFS) {
-				att_peer_close(b); /* the logger died */
-				return;
-			}
-			if (event_add(b->peer_wev, NULL) < 0)
-				fatalx("attach: cannot watch the logger pair");
+		if (!att_peer_send(b, CHAN_ATT_HANDOVER_DONE, NULL, 0, -1))
 			return;
-		}
 		b->done_owed = false;
 	}
 	(void)event_del(b->peer_wev); /* fails only on a bug */
