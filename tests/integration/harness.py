@@ -1426,11 +1426,14 @@ class Case:
         pids = self.monitor_pids(daemon)
         loggers = [p for p in pids
                    if proc_cmdline_raw(p).startswith(b"conmon: logger")]
-        if not loggers and len(pids) > 1:
+        if not loggers and any(_under_valgrind(p) for p in pids[1:]):
             # under valgrind every process's cmdline is valgrind's: the
-            # logger is the child that holds the log file
+            # logger is the child that holds the log file; None until it
+            # has been given it
             loggers = [p for p in pids[1:]
                        if self.log_path in proc_fds(p).values()]
+            if not loggers:
+                return None
         return sum(1 for pid in (loggers or pids)
                    for t in proc_fds(pid).values() if t.startswith("socket:"))
 
@@ -1443,11 +1446,16 @@ class Case:
         from then on (spec 7.3: no replay of what came before). path and
         daemon: another monitor's socket and daemon pid (an exec
         session's, ExecSession.attach())."""
-        before = self._output_sockets(daemon) if accepted else 0
+        before = 0
+        if accepted:
+            wait_for(lambda: self._output_sockets(daemon) is not None,
+                     timeout, "the logger to hold the log file")
+            before = self._output_sockets(daemon)
         cl = AttachClient(path or self.attach_path(full), timeout)
         self.on_cleanup(cl.close)
         if accepted:
-            wait_for(lambda: self._output_sockets(daemon) > before, timeout,
+            wait_for(lambda: (self._output_sockets(daemon) or 0) > before,
+                     timeout,
                      "the monitor to accept attach client %s" % cl.name)
         return cl
 
