@@ -152,17 +152,7 @@ def test_sandbox_step_failure_named_on_the_sync_pipe():
     sync record: here Landlock's restrict_self refused with EPERM (a test
     filter around the monitor), not ENOSYS, which would mean no Landlock."""
     with Case() as c:
-        script = os.path.join(c.dir, "landlock-eperm.py")
-        with open(script, "w") as f:
-            f.write(_NO_LANDLOCK.replace('b"landlock_create_ruleset"',
-                                         'b"landlock_restrict_self"')
-                    .replace("errno.ENOSYS", "errno.EPERM"))
-        wrapper = os.path.join(c.dir, "conmon")
-        with open(wrapper, "w") as f:
-            f.write("#!/bin/sh\nexec python3 %s %s \"$@\"\n" % (
-                script, c.conmon or harness.CONMON))
-        os.chmod(wrapper, 0o755)
-        c.conmon = wrapper
+        _landlock_eperm_monitor(c)
         c.bundle(["/bin/true"])
         m = c.start(expect_pid=False)
         rec = m.record()
