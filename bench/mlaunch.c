@@ -18,8 +18,13 @@
  *
  * Then waits for end-of-file on stdin, holding the manager's ends of the
  * pipes as a manager does, and exits.
+ *
+ * "exec" is the child's clock reading just before its execv(), passed back
+ * in a shared page: the fork, the cgroup move and the opening of OUT and
+ * ERR (two file creations) happen before it and are not the monitor's.
  */
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -52,6 +57,9 @@ die(const char *what)
 	(void)fprintf(stderr, "mlaunch: %s: %s\n", what, strerror(errno));
 	exit(1);
 }
+
+/* The child's clock just before execv (a MAP_SHARED page). */
+static volatile uint64_t *exec_ns;
 
 static void
 to_fd(const char *path, int target, int flags)
@@ -93,6 +101,7 @@ child(char **argv, int sync_end, int start_end, const char *cg,
 	(void)unsetenv("NOTIFY_SOCKET");
 	(void)unsetenv("LISTEN_FDS");
 	(void)unsetenv("LISTEN_PID");
+	*exec_ns = now_ns();
 	execv(argv[0], argv);
 	_exit(127);
 }
@@ -186,7 +195,11 @@ main(int argc, char **argv)
 			die("inotify");
 		free(dir);
 	}
-	t0 = now_ns();
+	exec_ns = mmap(NULL, sizeof(*exec_ns), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (exec_ns == MAP_FAILED)
+		die("mmap");
+	*exec_ns = 0;
 	pid = fork();
 	if (pid < 0)
 		die("fork");
@@ -197,6 +210,11 @@ main(int argc, char **argv)
 	if (waitpid(pid, &st, 0) < 0)
 		die("waitpid");
 	t1 = now_ns();
+	t0 = *exec_ns;
+	if (t0 == 0) {
+		(void)fprintf(stderr, "mlaunch: the child never reached exec\n");
+		return 1;
+	}
 	p = (struct pollfd){ .fd = sync[0], .events = POLLIN };
 	if (poll(&p, 1, WAIT_MS) == 1) {
 		n = recv(sync[0], rec, REC_MAX, 0);
