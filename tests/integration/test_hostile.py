@@ -221,6 +221,18 @@ def test_sec31_broker_pair_type_to_reaper():
     violation("broker", "pair_type", "ATT_HANDOVER_DONE")
 
 
+def test_sec31_broker_stdin_closed():
+    """ATT_STDIN_CLOSED is the logger's since it writes stdin: from the
+    broker it is refused by the table."""
+    violation("broker", "stdin_closed", "type not allowed from this peer")
+
+
+def test_sec31_logger_stdin_closed_without_stdin():
+    """A logger that says it closed a stdin pipe the container does not
+    have (no -i) is killed."""
+    violation("logger", "stdin_closed", "ATT_STDIN_CLOSED")
+
+
 def test_sec31_second_hello():
     violation("logger", "second_hello", "HELLO")
 
