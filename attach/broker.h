@@ -2,10 +2,11 @@
 /*
  * attach/broker.h: the attach broker's state. Owns the listening attach
  * socket, every accepted client (a copy of each goes to the logger, which
- * sends it the container's output), the stdin write end or the pty
- * master, the ctl/winsz FIFO read ends and its end of the logger<->broker
- * pair. Never opens a path, creates a socket, execs or signals; never
- * blocks; never writes to a client.
+ * sends it the container's output and writes its input to the
+ * container's stdin), the pty master (for resizes), the ctl/winsz FIFO
+ * read ends and its end of the logger<->broker pair. Never opens a path,
+ * creates a socket, execs or signals; never blocks; never writes to a
+ * client and reads one only to discard its input at the close.
  */
 #ifndef VIGIL_ATT_BROKER_H
 #define VIGIL_ATT_BROKER_H
@@ -20,6 +21,7 @@
 
 #include "attach/ctl.h"
 #include "common/chan_msg.h"
+#include "common/diag.h"
 #include "common/role.h"
 
 struct event;
@@ -29,15 +31,11 @@ struct event_base;
  * "any number"; one past it is accepted and closed at once. The logger
  * holds a copy of each. */
 #define ATT_MAX_CLIENTS CHAN_ATT_CLIENTS_MAX
-/* fds beside the clients: stdio, channel, epoll, listener, stdin, pty,
- * ctl, winsz, the pair, the over-limit accept, libc's own. */
+/* fds beside the clients: stdio, channel, epoll, listener, pty, ctl,
+ * winsz, the pair, the over-limit accept, libc's own. */
 #define ATT_FD_RESERVE 64
 /* RLIMIT_NOFILE of the broker. */
 #define ATT_NOFILE (ATT_MAX_CLIENTS + ATT_FD_RESERVE)
-/* spec 0.3 ConnSockBufSize: the largest input record a client sends. */
-#define ATT_INPUT_MAX 32768
-/* spec 7.3, vigil's decision: one byte more, so truncation shows. */
-#define ATT_INPUT_BUF (ATT_INPUT_MAX + 1)
 /* One read of a ctl/winsz FIFO, and reads per wake-up (style.md: one
  * bounded unit of work; security 16: never a blocking loop). */
 #define ATT_FIFO_READ_MAX 4096
@@ -45,12 +43,10 @@ struct event_base;
 /* security 19: a FIFO without writers reads EOF for ever; re-armed after
  * this long instead of spinning (spec 6.3 re-arms a hung-up pty so). */
 #define ATT_FIFO_REARM_MS 100
-/* Per wake-up: connections accepted, pair messages, reaper messages,
- * input records written to stdin. */
+/* Per wake-up: connections accepted, pair messages, reaper messages. */
 #define ATT_ACCEPT_BATCH 64
 #define ATT_PEER_BATCH 64
 #define ATT_CHAN_BATCH 32
-#define ATT_INPUT_BATCH 64
 /* After EMFILE and the like: the listener rests this long. */
 #define ATT_ACCEPT_BACKOFF_MS 100
 /* At ATT_CLOSE: input records of one client discarded at most. */
@@ -59,42 +55,26 @@ struct event_base;
  * one LOG_REOPEN per this long (a lone one goes at once), so reopens
  * coalesce here rather than queue up on the channel. */
 #define ATT_REOPEN_GAP_MS 10
-/* Rate-limited warnings: at most one per this many seconds each. */
-#define ATT_RATE_INTERVAL_S 10
 
 /* What is owed to the reaper (sent when the channel has room). */
 #define ATT_POST_REOPEN 0x1	  /* CHAN_LOG_REOPEN: coalesced */
-#define ATT_POST_STDIN_CLOSED 0x2 /* CHAN_ATT_STDIN_CLOSED: once */
-#define ATT_POST_PEER_LOST 0x4	  /* CHAN_PEER_LOST of lost_generation */
-#define ATT_POST_CLOSED 0x8	  /* CHAN_ATT_CLOSED: once, last */
+#define ATT_POST_PEER_LOST 0x2	  /* CHAN_PEER_LOST of lost_generation */
+#define ATT_POST_CLOSED 0x4	  /* CHAN_ATT_CLOSED: once, last */
 
 struct att_broker;
 
-/* A warning said at most once per ATT_RATE_INTERVAL_S, the rest counted. */
-struct att_rate {
-	time_t last;
-	unsigned suppressed;
-};
-
 /*
- * An accepted client. Its input is read only once the logger has
- * acknowledged its copy (CHAN_ATT_CLIENT_ACK): from then on every chunk
- * the logger reads reaches it, so the output its own input causes does
- * (spec 7.3).
+ * An accepted client. The logger reads its input and sends its output
+ * (logger/clients.c, logger/input.c); the broker's copy is what a new
+ * logger gets again, and it is closed when the logger says GONE or at
+ * the close (spec 10.2).
  */
 struct att_client {
 	TAILQ_ENTRY(att_client) entry;	  /* b->clients */
-	TAILQ_ENTRY(att_client) in_entry; /* b->inq, while in_queued */
 	struct att_broker *b;
 	uint32_t id;	   /* the n-th client accepted, never 0 */
 	int fd;
-	struct event *rev; /* EV_READ|EV_ET: input, then the hang-up */
 	bool hand_owed;	   /* CHAN_ATT_CLIENT not sent on this pair yet */
-	bool attached;	   /* the logger acknowledged it (on any pair) */
-	size_t in_off;	   /* bytes of the head input record written */
-	bool in_queued;	   /* on b->inq: may have input to write */
-	bool in_done;	   /* done writing: EOF or empty record (7.3, 7.4) */
-	bool out_done;	   /* the logger's send failed (spec 7.4) */
 };
 
 TAILQ_HEAD(att_client_list, att_client);
@@ -130,8 +110,8 @@ struct att_broker {
 	struct event *accept_timer;
 	bool listen_on;
 	unsigned max_clients;	/* ATT_MAX_CLIENTS, or less by the rlimit */
-	struct att_rate too_many;
-	struct att_rate accept_fail;
+	struct diag_rate too_many;
+	struct diag_rate accept_fail;
 
 	/* Clients. */
 	struct att_client_list clients;
@@ -145,17 +125,8 @@ struct att_broker {
 	struct event *peer_wev; /* only while a client's hand-over waits */
 	bool done_owed;		/* ATT_HANDOVER_DONE not sent on this pair */
 
-	/* Container stdin (spec 6.4, 7.4): a pipe, or the pty master. */
-	int stdin_fd;
+	/* The pty master, for resizes only (spec 8.3). */
 	int pty_fd;
-	bool stdin_closed;
-	bool stdin_blocked;	/* full: waiting for stdin_wev */
-	bool stdin_failing;	/* a write failed: warned for this episode */
-	struct event *stdin_wev;
-	struct att_client_list inq; /* clients with input, in turn */
-	struct event *input_ev;	    /* timer: input after a full batch */
-	unsigned char *inbuf;	    /* ATT_INPUT_BUF bytes */
-	struct att_rate truncated;
 
 	/* ctl and winsz (spec 8); a resize before the pty (spec 8.3). */
 	struct att_fifo ctl;
@@ -167,7 +138,7 @@ struct att_broker {
 	int notify_fd;
 	struct event *notify_ev;
 	char *notify_buf;	/* NOTIFY_MSG_MAX bytes */
-	struct att_rate notify_bad;
+	struct diag_rate notify_bad;
 
 	/* Shutdown (spec 10.2). */
 	bool closing;
@@ -177,7 +148,6 @@ struct att_broker {
 
 /* main.c */
 void att_post(struct att_broker *, unsigned what);
-bool att_rate_ok(struct att_rate *, unsigned *suppressed);
 void att_close_check(struct att_broker *);
 
 /* peer.c */
@@ -192,19 +162,8 @@ void att_listener_take_waiting(struct att_broker *);
 /* client.c */
 void att_client_new(struct att_broker *, int fd);
 void att_client_close(struct att_client *);
-void att_client_check_done(struct att_client *);
-void att_client_attached(struct att_client *);
-void att_client_gone(struct att_client *);
 struct att_client *att_client_find(struct att_broker *, uint32_t id);
 void att_clients_shutdown(struct att_broker *);
-
-/* input.c */
-int att_input_init(struct att_broker *);
-void att_input_readable(struct att_client *);
-void att_input_run(struct att_broker *);
-void att_input_forget(struct att_client *);
-void att_input_discard(struct att_client *);
-void att_stdin_set(struct att_broker *, int fd);
 
 /* notify.c */
 int att_notify_set(struct att_broker *, int fd);

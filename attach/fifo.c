@@ -165,7 +165,7 @@ att_fifo_set(struct att_fifo *f, int fd)
 	f->fd = fd;
 }
 
-/* spec 6.2 step 5: a pending resize and waiting input go to it now. */
+/* spec 6.2 step 5, 8.3: a pending resize goes to it now. */
 void
 att_pty_set(struct att_broker *b, int fd)
 {
@@ -179,7 +179,6 @@ att_pty_set(struct att_broker *b, int fd)
 		b->resize_pending = false;
 		att_resize_apply(b, &b->resize);
 	}
-	att_input_run(b);
 }
 
 static int

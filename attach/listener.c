@@ -43,7 +43,7 @@ att_refuse(struct att_broker *b, int fd)
 	unsigned more;
 
 	(void)close(fd); /* never served: nothing to flush */
-	if (att_rate_ok(&b->too_many, &more))
+	if (diag_rate_ok(&b->too_many, &more))
 		diag_warnx("attach: %u clients attached, closing a new one"
 		    " (%u more since the last warning)", b->nclients, more);
 }
@@ -56,7 +56,7 @@ att_accept_rest(struct att_broker *b)
 		.tv_usec = ATT_ACCEPT_BACKOFF_MS * 1000 };
 	unsigned more;
 
-	if (att_rate_ok(&b->accept_fail, &more))
+	if (diag_rate_ok(&b->accept_fail, &more))
 		diag_warn("attach: cannot accept a client (%u more since the"
 		    " last warning):", more);
 	att_listener_pause(b);

@@ -23,22 +23,6 @@
 #include "common/sandbox.h"
 #include "attach/broker.h"
 
-bool
-att_rate_ok(struct att_rate *r, unsigned *suppressed)
-{
-	struct timespec now;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &now); /* cannot fail */
-	if (r->last != 0 && now.tv_sec - r->last < ATT_RATE_INTERVAL_S) {
-		r->suppressed++;
-		return false;
-	}
-	r->last = now.tv_sec != 0 ? now.tv_sec : 1;
-	*suppressed = r->suppressed;
-	r->suppressed = 0;
-	return true;
-}
-
 /* One owed message; 0 sent, -1 with errno. */
 static int
 att_send_owed(struct att_broker *b, unsigned what)
@@ -50,8 +34,6 @@ att_send_owed(struct att_broker *b, unsigned what)
 	switch (what) {
 	case ATT_POST_REOPEN:
 		return chan_send(b->chan, CHAN_LOG_REOPEN, &r, sizeof(r), -1);
-	case ATT_POST_STDIN_CLOSED:
-		return chan_send(b->chan, CHAN_ATT_STDIN_CLOSED, NULL, 0, -1);
 	case ATT_POST_PEER_LOST:
 		return chan_send(b->chan, CHAN_PEER_LOST, &p, sizeof(p), -1);
 	default:
@@ -95,7 +77,7 @@ static void
 att_flush_owed(struct att_broker *b)
 {
 	static const unsigned order[] = { ATT_POST_REOPEN,
-		ATT_POST_STDIN_CLOSED, ATT_POST_PEER_LOST, ATT_POST_CLOSED };
+		ATT_POST_PEER_LOST, ATT_POST_CLOSED };
 
 	for (size_t i = 0; i < VIGIL_NELEM(order); i++) {
 		if ((b->owed & order[i]) == 0)
@@ -208,11 +190,6 @@ att_on_fd(struct att_broker *b, struct chan_ctl_msg *msg)
 			return -1;
 		att_listener_set(b, msg->fd);
 		return 0;
-	case CHAN_ATT_FD_STDIN:
-		if (b->stdin_fd >= 0 || b->stdin_closed)
-			return -1;
-		att_stdin_set(b, msg->fd);
-		return 0;
 	case CHAN_ATT_FD_PTY:
 		if (b->pty_fd >= 0)
 			return -1;
@@ -315,8 +292,7 @@ att_events(struct att_broker *b)
 	b->reopen_timer = evtimer_new(b->base, att_reopen_timer_cb, b);
 	if (b->chan_ev == NULL || b->chan_wev == NULL ||
 	    b->reopen_timer == NULL ||
-	    event_add(b->chan_ev, NULL) < 0 ||
-	    att_input_init(b) < 0 || att_fifo_init(b) < 0)
+	    event_add(b->chan_ev, NULL) < 0 || att_fifo_init(b) < 0)
 		fatalx("attach: cannot create its events");
 }
 
@@ -344,8 +320,6 @@ att_setup(struct att_broker *b, const struct role_conf *rc)
 	}
 	diag_to_chan(b->chan);
 	att_limits(b);
-	if ((b->inbuf = io_buf_new(ATT_INPUT_BUF)) == NULL)
-		fatalx("attach: out of memory");
 	att_events(b);
 	/* broker.setup_fail: a broker started on demand fails its setup
 	 * (monitor/lazy.c): logged and retried, never the start's failure */
@@ -365,9 +339,8 @@ att_main(const struct role_conf *rc)
 	};
 
 	b.conf = rc;
-	b.listen_fd = b.peer_fd = b.stdin_fd = b.pty_fd = b.notify_fd = -1;
+	b.listen_fd = b.peer_fd = b.pty_fd = b.notify_fd = -1;
 	TAILQ_INIT(&b.clients);
-	TAILQ_INIT(&b.inq);
 	att_setup(&b, rc);
 	hello.pid = (int32_t)getpid();
 	if (chan_send(b.chan, CHAN_HELLO, &hello, sizeof(hello), -1) < 0)

@@ -74,7 +74,7 @@ att_notify_one(struct att_broker *b)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
-		if (att_rate_ok(&b->notify_bad, &more))
+		if (diag_rate_ok(&b->notify_bad, &more))
 			diag_warn("attach: cannot read the notify socket (%u "
 			    "more since the last warning):", more);
 		return 0;
@@ -87,7 +87,7 @@ att_notify_one(struct att_broker *b)
 	 * one on the list (`READY=1` out of `READY=10...`).
 	 */
 	if ((mh.msg_flags & MSG_TRUNC) != 0) {
-		if (att_rate_ok(&b->notify_bad, &more))
+		if (diag_rate_ok(&b->notify_bad, &more))
 			diag_warnx("attach: sd-notify message over %d bytes "
 			    "dropped (%u more since the last warning)",
 			    NOTIFY_MSG_MAX, more);
@@ -100,7 +100,7 @@ att_notify_one(struct att_broker *b)
 		if (errno != EAGAIN)
 			_exit(1); /* the reaper is gone */
 		/* spec 13: a message may be dropped; the reaper is busy */
-		if (att_rate_ok(&b->notify_bad, &more))
+		if (diag_rate_ok(&b->notify_bad, &more))
 			diag_warnx("attach: channel full, sd-notify message "
 			    "dropped (%u more since the last warning)", more);
 	}

@@ -2,8 +2,7 @@
 /*
  * attach/peer.c: the broker's end of the logger<->broker pair (README "How
  * the processes fit"): hands the logger a copy of every client socket,
- * again on each new pair, and hears its acknowledgements and the clients
- * whose output ended. A bad message closes the pair and is reported to the
+ * again on each new pair, and hears which clients it is done with. A bad message closes the pair and is reported to the
  * reaper; the broker never acts against the logger.
  */
 #include <errno.h>
@@ -102,26 +101,19 @@ att_peer_write_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 	att_peer_flush(arg);
 }
 
-/* The logger has the client: its input may be read. */
-static int
-att_on_ack(struct att_broker *b, const struct chan_msg *msg)
-{
-	struct att_client *c = att_client_find(b, msg->u.att_client.id);
-
-	/* a client that left meanwhile is no error */
-	if (c != NULL && !c->hand_owed)
-		att_client_attached(c);
-	return 0;
-}
-
-/* spec 7.4: the logger's send to the client failed. */
+/*
+ * spec 7.4: the logger is done with the client (done writing, and its
+ * output ended), or refused it: the connection ends. A client not handed
+ * over on this pair yet is not this logger's to end.
+ */
 static int
 att_on_gone(struct att_broker *b, const struct chan_msg *msg)
 {
 	struct att_client *c = att_client_find(b, msg->u.att_client.id);
 
+	/* a client closed meanwhile (by the close) is no error */
 	if (c != NULL && !c->hand_owed)
-		att_client_gone(c);
+		att_client_close(c);
 	return 0;
 }
 
@@ -129,7 +121,6 @@ typedef int (*att_peer_handler)(struct att_broker *, const struct chan_msg *);
 
 /* What the broker accepts from the logger on the pair. */
 static const att_peer_handler att_peer_handlers[CHAN_TYPE_MAX] = {
-	[CHAN_ATT_CLIENT_ACK] = att_on_ack,
 	[CHAN_ATT_CLIENT_GONE] = att_on_gone,
 };
 
@@ -191,8 +182,8 @@ att_peer_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 /*
  * A new pair from the reaper replaces the old one, if any. The logger at
  * its other end holds no client (a new logger, or one that dropped them
- * with the old pair): each is handed over again, in order, and those
- * already attached go on being read meanwhile. Every client waiting in
+ * with the old pair): each is handed over again, in order, and the new
+ * logger reads on from what is left in its socket. Every client waiting in
  * the listener (one that connected before this broker existed, or while
  * it was starting) is accepted first; ATT_HANDOVER_DONE follows them, and
  * the logger gives them what it read since it got its end before live

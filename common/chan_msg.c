@@ -38,13 +38,11 @@ const struct chan_spec chan_specs[CHAN_TYPE_MAX] = {
 	    CHAN_SIZE(struct chan_peer) },
 	[CHAN_ATT_CLIENT]  = { "ATT_CLIENT",	CHAN_BROKER,	1,
 	    CHAN_SIZE(struct chan_att_client) },
-	[CHAN_ATT_CLIENT_ACK] = { "ATT_CLIENT_ACK", CHAN_LOGGER, 0,
-	    CHAN_SIZE(struct chan_att_client) },
 	[CHAN_ATT_CLIENT_GONE] = { "ATT_CLIENT_GONE", CHAN_LOGGER, 0,
 	    CHAN_SIZE(struct chan_att_client) },
 	[CHAN_ATT_FD]	   = { "ATT_FD",	CHAN_REAPER,	1,
 	    CHAN_SIZE(struct chan_att_fd) },
-	[CHAN_ATT_STDIN_CLOSED] = { "ATT_STDIN_CLOSED", CHAN_BROKER, 0,
+	[CHAN_ATT_STDIN_CLOSED] = { "ATT_STDIN_CLOSED", CHAN_LOGGER, 0,
 	    CHAN_RANGE(0, 0) },
 	[CHAN_ATT_CLOSE]   = { "ATT_CLOSE",	CHAN_REAPER,	0,
 	    CHAN_RANGE(0, 0) },
@@ -231,7 +229,6 @@ chan_check_fields(unsigned type, const void *payload, size_t len)
 	case CHAN_PEER_LOST:
 		return chan_check_pad(payload, offsetof(struct chan_peer, pad));
 	case CHAN_ATT_CLIENT:
-	case CHAN_ATT_CLIENT_ACK:
 	case CHAN_ATT_CLIENT_GONE:
 		return chan_check_att_client(payload);
 	case CHAN_ATT_FD:

@@ -14,7 +14,7 @@
 #include "common/compiler.h"
 
 /* Bumped whenever a type or payload changes; sent in HELLO. */
-#define CHAN_VERSION 4
+#define CHAN_VERSION 5
 
 /* Roles, as bits: a type's `from` is the set of roles that may send it. */
 enum chan_role {
@@ -37,10 +37,9 @@ enum chan_type {
 	CHAN_PEER,	  /* reaper -> child; fd: its end of a new pair */
 	CHAN_PEER_LOST,	  /* child -> reaper: bad message on the pair */
 	CHAN_ATT_CLIENT,  /* broker -> logger: client id; fd: its socket */
-	CHAN_ATT_CLIENT_ACK,	/* logger -> broker: it has the client's output */
-	CHAN_ATT_CLIENT_GONE,	/* logger -> broker: a send to it failed */
-	CHAN_ATT_FD,	  /* reaper -> broker: fd kind; fd: the object */
-	CHAN_ATT_STDIN_CLOSED,	/* broker -> reaper: stdin closed (spec 7.4) */
+	CHAN_ATT_CLIENT_GONE,	/* logger -> broker: done with the client */
+	CHAN_ATT_FD,	  /* reaper -> child: fd kind; fd: the object */
+	CHAN_ATT_STDIN_CLOSED,	/* logger -> reaper: stdin closed (spec 7.4) */
 	CHAN_ATT_CLOSE,	  /* reaper -> broker: deliver, close clients */
 	CHAN_ATT_CLOSED,  /* broker -> reaper: clients closed, saw EOF */
 	CHAN_NOTIFY,	  /* broker -> reaper: kept sd-notify lines (13) */
@@ -137,13 +136,14 @@ struct chan_peer {
 _Static_assert(sizeof(struct chan_peer) == 8, "chan_peer layout");
 
 /*
- * CHAN_ATT_CLIENT, _ACK and _GONE (architecture.md "Channels", README "How
- * the processes fit"): the broker accepts a client and hands the logger a
- * copy of its socket with an id; the logger sends it container output
- * itself (spec 7.3) and acknowledges, and only then does the broker read
- * the client's input, so output that input causes always reaches it. A
- * send that fails ends the client's output: the logger closes its copy
- * and says GONE, and the broker finishes the connection (spec 7.4).
+ * CHAN_ATT_CLIENT and _GONE (architecture.md "Channels", README "How the
+ * processes fit"): the broker accepts a client and hands the logger a
+ * copy of its socket with an id; the logger sends it container output and
+ * writes its input to the container's stdin itself (spec 6.4, 7.3), so
+ * output that input causes always reaches it. Once the client is done
+ * writing and its output has ended too (a failed send, a hang-up, spec
+ * 7.4), or when the logger refuses it, the logger closes its copy and
+ * says GONE, and the broker closes its own: the connection ends.
  */
 /* security 8: the most clients the broker serves at once (ATT_MAX_CLIENTS,
  * at least 1000), and so hands the logger. */
@@ -158,8 +158,8 @@ _Static_assert(sizeof(struct chan_att_client) == 8, "chan_att_client");
 /* What a CHAN_ATT_FD hands the broker. */
 enum chan_att_fd_kind {
 	CHAN_ATT_FD_LISTENER = 1, /* the listening <bundle>/attach socket */
-	CHAN_ATT_FD_STDIN,	  /* write end of the container's stdin pipe */
-	CHAN_ATT_FD_PTY,	  /* pty master: stdin and TIOCSWINSZ */
+	CHAN_ATT_FD_STDIN,	  /* to the logger: the stdin pipe's write end */
+	CHAN_ATT_FD_PTY,	  /* to the broker: pty master, TIOCSWINSZ */
 	CHAN_ATT_FD_CTL,	  /* read end of <bundle>/ctl */
 	CHAN_ATT_FD_WINSZ,	  /* read end of <bundle>/winsz */
 	CHAN_ATT_FD_NOTIFY,	  /* bound <bundle>/notify/notify.sock (13) */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/chan.h"
@@ -204,4 +205,20 @@ fatalx(const char *fmt, ...)
 	vdiag(DIAG_ERROR, 0, fmt, ap);
 	va_end(ap);
 	die();
+}
+
+bool
+diag_rate_ok(struct diag_rate *r, unsigned *suppressed)
+{
+	struct timespec now;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now); /* cannot fail */
+	if (r->last != 0 && now.tv_sec - r->last < DIAG_RATE_INTERVAL_S) {
+		r->suppressed++;
+		return false;
+	}
+	r->last = now.tv_sec != 0 ? now.tv_sec : 1;
+	*suppressed = r->suppressed;
+	r->suppressed = 0;
+	return true;
 }

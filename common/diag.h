@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "common/compiler.h"
 
@@ -43,6 +44,19 @@ void diag_set_child(diag_sink_fn);
 void diag_to_chan(int fd);
 /* Print one already formatted text at a level (escaped by the caller). */
 void diag_emit(enum diag_level, const char *, size_t);
+
+/* Rate-limited warnings: at most one per this many seconds each. */
+#define DIAG_RATE_INTERVAL_S 10
+
+/* A warning said at most once per DIAG_RATE_INTERVAL_S, the rest counted. */
+struct diag_rate {
+	time_t last;
+	unsigned suppressed;
+};
+
+/* True when the warning may be said now; *suppressed: how many were not
+ * since the last one. */
+bool diag_rate_ok(struct diag_rate *, unsigned *suppressed);
 
 void fatal(const char *, ...) VIGIL_PRINTF(1, 2) VIGIL_NORETURN;
 void fatalx(const char *, ...) VIGIL_PRINTF(1, 2) VIGIL_NORETURN;

@@ -164,7 +164,7 @@ bad_client_id(int peer)
 		fatalx("hostile: bad_client_id without a peer");
 	h.chan = peer;
 	if (h.role == CHAN_LOGGER)
-		raw(CHAN_ATT_CLIENT_ACK, sizeof(a), &a, sizeof(a), NULL, 0);
+		raw(CHAN_ATT_CLIENT_GONE, sizeof(a), &a, sizeof(a), NULL, 0);
 	else
 		raw(CHAN_ATT_CLIENT, sizeof(a), &a, sizeof(a), fds, 1);
 }
@@ -198,6 +198,8 @@ hostile_act(struct event_base *base, int chan, struct event *chan_ev,
 		raw(CHAN_TYPE_MAX + 40, 0, NULL, 0, NULL, 0);
 	} else if (strcmp(kind, "downward_type") == 0) {
 		raw(CHAN_LOG_DRAIN, 0, NULL, 0, NULL, 0);
+	} else if (strcmp(kind, "stdin_closed") == 0) {
+		raw(CHAN_ATT_STDIN_CLOSED, 0, NULL, 0, NULL, 0);
 	} else if (strcmp(kind, "pair_type") == 0) {
 		/* a pair-only type, to the reaper */
 		raw(CHAN_ATT_HANDOVER_DONE, 0, NULL, 0, NULL, 0);

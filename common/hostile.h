@@ -23,11 +23,12 @@ struct event_base;
  * fatal to the child, so a mistyped test fails.
  *
  * Kinds: short, length_mismatch, oversized, unknown_type, downward_type,
- * pair_type (ATT_HANDOVER_DONE to the reaper), second_hello,
- * drained_unasked, fd_attached, two_fds, bad_sink,
+ * pair_type (ATT_HANDOVER_DONE to the reaper), stdin_closed
+ * (ATT_STDIN_CLOSED: never the broker's, the logger's only with -i),
+ * second_hello, drained_unasked, fd_attached, two_fds, bad_sink,
  * bad_level, diag_control, diag_flood, reopen_flood, stop_reading, and
  * bad_client_id, sent to the peer instead (security 33: the logger's
- * ATT_CLIENT_ACK, the broker's ATT_CLIENT, of client id 0).
+ * ATT_CLIENT_GONE, the broker's ATT_CLIENT, of client id 0).
  */
 void hostile_act(struct event_base *base, int chan, struct event *chan_ev,
     unsigned role, const char *kind, int peer, uint32_t generation);

@@ -4,10 +4,11 @@
  * attach clients the broker hands over on it (README "How the processes
  * fit"): each chunk goes to every client as records of at most 8192 bytes
  * (spec 7.3), one non-blocking sendmmsg per client, before the chunk's log
- * write. Never blocks and never waits: a client that is behind gets a
- * bounded queue, then loses its own records, counted and said once per
- * episode (spec 7.5, security 7). Never reads a client, never kills
- * anyone: a bad message closes the pair and the reaper is told.
+ * write; each client's input goes to the container's stdin (input.c).
+ * Never blocks and never waits: a client that is behind gets a bounded
+ * queue, then loses its own records, counted and said once per episode
+ * (spec 7.5, security 7). Never kills anyone: a bad message closes the
+ * pair and the reaper is told.
  */
 #include <sys/socket.h>
 
@@ -27,7 +28,7 @@
 
 static void peer_read_cb(evutil_socket_t, short, void *);
 static void peer_write_cb(evutil_socket_t, short, void *);
-static void client_hup_cb(evutil_socket_t, short, void *);
+static void client_read_cb(evutil_socket_t, short, void *);
 static void client_write_cb(evutil_socket_t, short, void *);
 static void close_timer_cb(evutil_socket_t, short, void *);
 static void close_check(struct logger *);
@@ -105,11 +106,12 @@ client_queue_free(struct log_client *c)
 static void
 client_release(struct log_client *c)
 {
-	if (c->hev != NULL)
-		event_free(c->hev);
+	log_input_forget(c);
+	if (c->rev != NULL)
+		event_free(c->rev);
 	if (c->wev != NULL)
 		event_free(c->wev);
-	c->hev = c->wev = NULL;
+	c->rev = c->wev = NULL;
 	c->wev_on = false;
 	client_queue_free(c);
 	if (c->fd >= 0) {
@@ -139,18 +141,12 @@ client_settle(struct log_client *c, const char *how)
 	c->episode_dropped = 0;
 }
 
-/* What the logger owes the broker about a client, in that order. */
+/* What the logger owes the broker about a client. */
 static int
 client_owed(struct logger *l, struct log_client *c)
 {
 	struct chan_att_client a = { .id = c->id };
 
-	if (c->ack_owed) {
-		if (chan_send(l->peer.fd, CHAN_ATT_CLIENT_ACK, &a, sizeof(a),
-		    -1) < 0)
-			return -1;
-		c->ack_owed = false;
-	}
 	if (c->gone_owed) {
 		if (chan_send(l->peer.fd, CHAN_ATT_CLIENT_GONE, &a, sizeof(a),
 		    -1) < 0)
@@ -189,8 +185,52 @@ peer_flush(struct logger *l)
 }
 
 /*
- * Output to a client ends (spec 7.4: a send failed, or it hung up): our
- * copy is closed and the broker told, which finishes the connection.
+ * Done with a client (spec 7.4: done writing, and its output ended; or
+ * the close): our copy is closed and the broker told, which closes its
+ * own: the connection ends.
+ */
+static void
+client_finish(struct log_client *c)
+{
+	struct logger *l = c->l;
+
+	client_release(c);
+	c->gone_owed = true;
+	/* sent from the pair's EV_WRITE: the caller may be walking the
+	 * list, which peer_flush() prunes */
+	if (l->peer.fd >= 0 && event_add(l->peer.wev, NULL) < 0)
+		fatalx("cannot watch the broker pair");
+	close_check(l);
+}
+
+/* It closed, or shut its read side: a hang-up (timeout 0). */
+static bool
+client_hung_up(const struct log_client *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = 0 };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+/*
+ * Done writing (or the close), and no longer reading output or gone:
+ * finished. spec 7.4: output goes on until the client closes; once its
+ * read side is shut here it reads EOF for ever, so only a hang-up tells.
+ */
+void
+log_client_check_done(struct log_client *c)
+{
+	if (c->fd < 0 || (!c->in_done && !c->l->clients_closed))
+		return;
+	if (!c->out_done && !client_hung_up(c))
+		return;
+	client_finish(c);
+}
+
+/*
+ * Output to a client ends (spec 7.4: a send failed, or it hung up): its
+ * write side is shut, as conmon does; its input is read on until it is
+ * done writing, then it is finished.
  */
 static void
 client_end(struct log_client *c, const char *why)
@@ -199,13 +239,11 @@ client_end(struct log_client *c, const char *why)
 
 	l->att_dropped += output_bytes(c->q.bytes, c->q.records);
 	client_settle(c, why);
-	client_release(c);
-	c->gone_owed = true;
-	/* sent from the pair's EV_WRITE: the caller may be walking the
-	 * list, which peer_flush() prunes */
-	if (l->peer.fd >= 0 && event_add(l->peer.wev, NULL) < 0)
-		fatalx("cannot watch the broker pair");
-	close_check(l);
+	client_wev(c, false);
+	client_queue_free(c);
+	c->out_done = true;
+	(void)shutdown(c->fd, SHUT_WR); /* it may have left already */
+	log_client_check_done(c);
 }
 
 /* All of them, quietly: the pair is gone or replaced (its broker holds
@@ -294,22 +332,30 @@ client_write_cb(evutil_socket_t fd VIGIL_UNUSED, short what VIGIL_UNUSED,
 {
 	struct log_client *c = arg;
 
-	if (c->fd >= 0)
+	if (c->fd >= 0 && !c->out_done)
 		client_flush(c);
 }
 
 /*
- * EPOLLRDHUP: the client shut its write side down (it may still read,
- * spec 7.4) or is gone. Only a hang-up ends it: our copy must not keep a
- * closed connection open (security 8: connect/disconnect cycles).
+ * Input (edge-triggered: it takes its turn, input.c), or EPOLLRDHUP: the
+ * client shut its write side down (it may still read, spec 7.4) or is
+ * gone. Only a hang-up ends its output: our copy must not keep a closed
+ * connection open (security 8: connect/disconnect cycles); what it sent
+ * before is still read.
  */
 static void
-client_hup_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
+client_read_cb(evutil_socket_t fd VIGIL_UNUSED, short what, void *arg)
 {
-	struct pollfd p = { .fd = fd, .events = 0 };
+	struct log_client *c = arg;
 
-	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)) != 0)
-		client_end(arg, "hung up");
+	if ((what & EV_CLOSED) != 0 && !c->out_done && client_hung_up(c))
+		client_end(c, "hung up");
+	if (c->fd < 0)
+		return; /* finished */
+	if (!c->in_done)
+		log_input_readable(c);
+	else
+		log_client_check_done(c);
 }
 
 /* A record that will not go out: dropped, counted, said once (7.5). */
@@ -498,7 +544,7 @@ backlog_deliver(struct logger *l)
 			unsigned char s = rec[0];
 
 			next = TAILQ_NEXT(c, entry);
-			if (c->fd >= 0)
+			if (c->fd >= 0 && !c->out_done)
 				client_chunk(c, &s, (const char *)rec + 1,
 				    len - 1);
 		}
@@ -534,12 +580,13 @@ log_clients_chunk(struct logger *l, unsigned stream, const char *data,
 	}
 	for (c = TAILQ_FIRST(&l->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->fd >= 0)
+		if (c->fd >= 0 && !c->out_done)
 			client_chunk(c, &s, data, len);
 	}
 }
 
-/* A client the broker accepted: ours to send output to from now on. */
+/* A client the broker accepted: ours to serve from now on, output and
+ * input. */
 static void
 on_att_client(struct logger *l, uint32_t id, int fd)
 {
@@ -564,21 +611,22 @@ on_att_client(struct logger *l, uint32_t id, int fd)
 		c->gone_owed = true;
 	} else {
 		c->fd = fd;
-		/* edge-triggered: the broker reads the input, not us */
-		c->hev = event_new(l->base, fd, EV_CLOSED | EV_ET | EV_PERSIST,
-		    client_hup_cb, c);
+		/* edge-triggered: its input is read on its turn (input.c);
+		 * the add reports input that waits already */
+		c->rev = event_new(l->base, fd,
+		    EV_READ | EV_CLOSED | EV_ET | EV_PERSIST, client_read_cb, c);
 		c->wev = event_new(l->base, fd, EV_WRITE | EV_ET | EV_PERSIST,
 		    client_write_cb, c);
-		if (c->hev == NULL || c->wev == NULL ||
-		    event_add(c->hev, NULL) < 0)
+		if (c->rev == NULL || c->wev == NULL ||
+		    event_add(c->rev, NULL) < 0)
 			fatalx("cannot watch an attach client");
 		l->nclients++;
 	}
 	c->l = l;
 	c->id = id;
-	c->ack_owed = true; /* the broker reads its input from then on */
 	TAILQ_INSERT_TAIL(&l->clients, c, entry);
-	peer_flush(l);
+	if (c->gone_owed)
+		peer_flush(l);
 }
 
 /*

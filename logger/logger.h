@@ -2,12 +2,13 @@
 /*
  * logger/logger.h: the logger's state. Owns the container's output read
  * ends (or the pty master), the k8s-file sink fd and the journal socket
- * it was given, its end of the logger<->broker pair and a copy of each
- * attach client's socket the broker handed over; reads, formats, writes,
- * syncs and sends attach records. Never opens a path, creates a socket,
- * execs or signals, never writes to the pty, never reads a client and
- * never waits for a client or the broker: a new log file is asked of the
- * reaper (CHAN_LOG_REOPEN) and arrives as an fd.
+ * it was given, the stdin pipe's write end, its end of the logger<->broker
+ * pair and a copy of each attach client's socket the broker handed over;
+ * reads, formats, writes, syncs and sends attach records, and writes each
+ * client's input to the container's stdin (the pipe, or the pty master).
+ * Never opens a path, creates a socket, execs or signals, and never waits
+ * for a client or the broker: a new log file is asked of the reaper
+ * (CHAN_LOG_REOPEN) and arrives as an fd.
  */
 #ifndef VIGIL_LOGGER_H
 #define VIGIL_LOGGER_H
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "common/chan_msg.h"
+#include "common/diag.h"
 #include "common/role.h"
 #include "logger/journald.h"
 #include "logger/k8s.h"
@@ -40,9 +42,9 @@ _Static_assert(LOG_OUT_MAX >= LOG_K8S_OVERHEAD + LOG_READ_MAX,
  * many that it forgot already but whose hang-up the logger has yet to see
  * (a compromised broker gets no more). */
 #define LOG_MAX_CLIENTS (2 * CHAN_ATT_CLIENTS_MAX)
-/* RLIMIT_NOFILE of the logger: channel, two sources, one sink, libevent,
- * the broker pair and its replacement while both are held, and a copy of
- * each attach client's socket. */
+/* RLIMIT_NOFILE of the logger: channel, two sources, one sink, stdin,
+ * libevent, the broker pair and its replacement while both are held, and
+ * a copy of each attach client's socket. */
 #define LOG_NOFILE (32 + LOG_MAX_CLIENTS)
 /* spec 6.3: a hung-up pty is tried again this often, never polled. */
 #define LOG_PTY_RETRY_MS 100
@@ -80,6 +82,12 @@ _Static_assert(LOG_CLIENT_QUEUE_MIN <= LOG_CLIENT_QUEUE &&
 #define LOG_SEND_BATCH 16
 /* Pair messages (handed clients) read per wake-up. */
 #define LOG_PEER_BATCH 64
+/* spec 0.3 ConnSockBufSize: the largest input record a client sends. */
+#define LOG_INPUT_MAX 32768
+/* spec 7.3, vigil's decision: one byte more, so truncation shows. */
+#define LOG_INPUT_BUF (LOG_INPUT_MAX + 1)
+/* Input records written to stdin per wake-up (input.c). */
+#define LOG_INPUT_BATCH 64
 /* spec 10.2: how long slow clients get, in all, after the final drain to
  * take what is queued for them. */
 #define LOG_CLOSE_GRACE_MS 1000
@@ -98,19 +106,23 @@ struct log_source {
 
 /*
  * An attach client the broker handed over (CHAN_ATT_CLIENT): our copy of
- * its socket, written to and never read (the broker reads its input).
- * The entry outlives the fd while a message about it is owed the broker.
+ * its socket, which gets the output and whose input goes to stdin
+ * (input.c). The entry outlives the fd while a GONE is owed the broker.
  */
 struct log_client {
 	TAILQ_ENTRY(log_client) entry;
+	TAILQ_ENTRY(log_client) in_entry; /* l->inq, while in_queued */
 	struct logger *l;
 	uint32_t id;		/* the broker's */
-	int fd;			/* -1: output to it ended */
-	struct event *hev;	/* EV_CLOSED|EV_ET: a hang-up */
+	int fd;			/* -1: done with it */
+	struct event *rev;	/* EV_READ|EV_CLOSED|EV_ET: input, hang-up */
 	struct event *wev;	/* EV_WRITE|EV_ET, only while it is behind */
 	bool wev_on;
 	struct log_queue q;	/* buf NULL while it keeps up */
-	bool ack_owed;		/* CHAN_ATT_CLIENT_ACK not sent yet */
+	size_t in_off;		/* bytes of the head input record written */
+	bool in_queued;		/* on l->inq: may have input to write */
+	bool in_done;		/* done writing: EOF or empty record (7.3, 7.4) */
+	bool out_done;		/* output ended: a failed send, a hang-up */
 	bool gone_owed;		/* CHAN_ATT_CLIENT_GONE not sent yet */
 	bool dropping;		/* in a drop episode (spec 7.5) */
 	uint64_t episode_dropped;
@@ -121,14 +133,14 @@ TAILQ_HEAD(log_client_list, log_client);
 /*
  * The logger's end of the logger<->broker pair (architecture.md
  * "Channels", README "How the processes fit"): attach clients in, their
- * acknowledgements and ends out. Non-blocking; what does not fit waits
+ * ends out. Non-blocking; what does not fit waits
  * for EV_WRITE, and nothing else waits for it.
  */
 struct log_peer {
 	int fd;			/* -1: no broker pair now */
 	uint32_t generation;	/* named back in CHAN_PEER_LOST */
 	struct event *rev;	/* CHAN_ATT_CLIENT, at priority 0 */
-	struct event *wev;	/* while an ACK or GONE waits for room */
+	struct event *wev;	/* while a GONE waits for room */
 	bool handover;		/* ATT_HANDOVER_DONE not received yet */
 };
 
@@ -172,6 +184,17 @@ struct logger {
 	uint64_t att_dropped;		/* output bytes dropped for clients */
 	size_t queues_size;		/* all clients' queues, allocated */
 	int32_t sync_errno;		/* of the drain's fsync */
+
+	/* Container stdin (spec 6.4, 7.4): the pipe, or the pty source. */
+	int stdin_fd;			/* -i: the pipe's write end */
+	bool stdin_closed;		/* closed (7.4), or the pty went */
+	bool stdin_blocked;		/* full: waiting for stdin_wev */
+	bool stdin_failing;		/* a write failed: warned this episode */
+	struct event *stdin_wev;
+	struct log_client_list inq;	/* clients with input, in turn */
+	struct event *input_ev;		/* timer: input after a full batch */
+	unsigned char *inbuf;		/* LOG_INPUT_BUF bytes */
+	struct diag_rate truncated;
 
 	int sink_fd; /* the k8s-file log, -1 with -l none */
 	bool sink_seen; /* a first k8s-file sink arrived */
@@ -219,6 +242,16 @@ void log_listener_set(struct logger *, int fd);
 void log_clients_chunk(struct logger *, unsigned stream, const char *,
     size_t);
 void log_clients_close(struct logger *);
+void log_client_check_done(struct log_client *);
+
+/* input.c */
+int log_input_init(struct logger *);
+size_t log_input_len(size_t n, int msg_flags);
+void log_input_readable(struct log_client *);
+void log_input_run(struct logger *);
+void log_input_forget(struct log_client *);
+void log_stdin_set(struct logger *, int fd);
+void log_stdin_pty(struct logger *, bool open);
 
 /* journald.c */
 void log_jd_init(struct logger *);

@@ -81,11 +81,15 @@ on_msg(struct logger *l, struct chan_ctl_msg *msg)
 		log_peer_set(l, peer.generation, msg->fd);
 		break;
 	case CHAN_ATT_FD:
-		/* the attach listener, polled only (clients.c) */
-		if (msg->u.att_fd.kind != CHAN_ATT_FD_LISTENER)
+		/* the attach listener, polled only (clients.c), or the stdin
+		 * pipe's write end (input.c) */
+		if (msg->u.att_fd.kind == CHAN_ATT_FD_LISTENER)
+			log_listener_set(l, msg->fd);
+		else if (msg->u.att_fd.kind == CHAN_ATT_FD_STDIN)
+			log_stdin_set(l, msg->fd);
+		else
 			fatalx("unexpected attach fd kind %u from the reaper",
 			    msg->u.att_fd.kind);
-		log_listener_set(l, msg->fd);
 		break;
 	default:
 		fatalx("unexpected %s from the reaper",
@@ -168,6 +172,8 @@ setup(struct logger *l, const struct role_conf *rc)
 	    chan_cb, l);
 	if (l->chan_ev == NULL || event_add(l->chan_ev, NULL) < 0)
 		fatalx("logger: cannot watch the channel");
+	if (log_input_init(l) < 0)
+		fatalx("logger: cannot set up client input");
 	if (sandbox_seccomp("logger", l->chan, err, sizeof(err)) < 0)
 		fatalx("logger sandbox: %s", err);
 }

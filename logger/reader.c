@@ -245,6 +245,8 @@ source_close(struct log_source *s)
 	(void)close(s->fd); /* read end: nothing to flush */
 	s->fd = -1;
 	s->hup = false;
+	if (s->pty)
+		log_stdin_pty(s->owner, false); /* it was stdin too */
 }
 
 /*
@@ -412,6 +414,8 @@ log_source_add(struct logger *l, unsigned stream, unsigned flags, int fd)
 		fatalx("cannot watch container output");
 	if (chunk_idle(l))
 		source_watch(s);
+	if (s->pty)
+		log_stdin_pty(l, true); /* spec 6.2 step 5: waiting input */
 }
 
 /*

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * monitor/attach.c: the privileged objects of the attach path, made by the
- * reaper and handed to the broker as fds: the attach socket and its
+ * reaper and handed to the children as fds: the attach socket and its
  * symlink (spec 7.1-7.2), the ctl and winsz FIFOs (spec 8.1), the console
  * socket that receives the pty master (spec 6.2) and the stdin pipe (spec
- * 6.1). Never reads a byte a client or the container sends.
+ * 6.1, the logger's). Never reads a byte a client or the container sends.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -341,7 +341,7 @@ mon_console_accept(struct mon *m)
 	return 1;
 }
 
-/* spec 6.1: -i without -t: a pipe whose write end the broker feeds. */
+/* spec 6.1: -i without -t: a pipe whose write end the logger feeds. */
 int
 mon_stdin_create(struct mon *m)
 {

@@ -262,6 +262,7 @@ static void
 welcome_logger(struct mon *m)
 {
 	struct chan_att_fd f = { .kind = CHAN_ATT_FD_LISTENER };
+	struct chan_att_fd in = { .kind = CHAN_ATT_FD_STDIN };
 
 	/* README "The broker on demand": polled, never accepted on (the
 	 * logger's filter has no accept), so that output read once a client
@@ -269,6 +270,12 @@ welcome_logger(struct mon *m)
 	if (m->att_listener >= 0)
 		(void)send_to(m, &m->logger, CHAN_ATT_FD, &f, sizeof(f),
 		    m->att_listener);
+	/* spec 6.4: the logger writes the clients' input (with -t to the
+	 * pty master, its source); a logger respawned after stdin closed
+	 * never gets it again */
+	if (!m->stdin_closed && m->in_w >= 0)
+		(void)send_to(m, &m->logger, CHAN_ATT_FD, &in, sizeof(in),
+		    m->in_w);
 	send_sink(m);
 	send_jd_sink(m);
 	mon_logger_sources(m);
@@ -282,9 +289,7 @@ welcome_broker(struct mon *m)
 	send_att_fd(m, CHAN_ATT_FD_LISTENER, m->att_listener);
 	send_att_fd(m, CHAN_ATT_FD_CTL, m->ctl_r);
 	send_att_fd(m, CHAN_ATT_FD_WINSZ, m->winsz_r);
-	if (!m->stdin_closed)
-		send_att_fd(m, CHAN_ATT_FD_STDIN, m->in_w);
-	send_att_fd(m, CHAN_ATT_FD_PTY, m->pty);
+	send_att_fd(m, CHAN_ATT_FD_PTY, m->pty); /* for resizes only */
 	/* spec 13: a respawned broker gets the same socket again */
 	send_att_fd(m, CHAN_ATT_FD_NOTIFY, m->notify_fd);
 }
@@ -499,7 +504,8 @@ static int
 on_stdin_closed(struct mon *m, struct mon_child *c VIGIL_UNUSED,
     const struct chan_msg *msg VIGIL_UNUSED)
 {
-	if (m->stdin_closed)
+	/* security 31: once, and only with a stdin pipe (-i without -t) */
+	if (m->stdin_closed || m->in_w < 0)
 		return -1;
 	m->stdin_closed = true;
 	if (m->in_w >= 0)
@@ -544,6 +550,7 @@ static const mon_handler logger_handlers[CHAN_TYPE_MAX] = {
 	[CHAN_LOG_REOPEN] = on_reopen,
 	[CHAN_LOG_DRAINED] = on_drained,
 	[CHAN_PEER_LOST] = on_peer_lost,
+	[CHAN_ATT_STDIN_CLOSED] = on_stdin_closed,
 #ifdef VIGIL_SECCOMP_AUDIT
 	[CHAN_LISTENER] = mon_audit_listener,
 #endif
@@ -555,7 +562,6 @@ static const mon_handler broker_handlers[CHAN_TYPE_MAX] = {
 	[CHAN_TRAP] = on_trap,
 	[CHAN_LOG_REOPEN] = on_reopen,
 	[CHAN_PEER_LOST] = on_peer_lost,
-	[CHAN_ATT_STDIN_CLOSED] = on_stdin_closed,
 	[CHAN_ATT_CLOSED] = on_att_closed,
 	[CHAN_NOTIFY] = on_notify,
 #ifdef VIGIL_SECCOMP_AUDIT
@@ -687,7 +693,7 @@ child_main(struct mon *m, struct mon_child *c, int chan)
 		.log_size_max = m->o->log_size_max,
 		.log_global_size_max = m->o->log_global_size_max,
 		.no_sync_log = m->o->no_sync_log,
-		/* a broker respawned after stdin closed never gets it again */
+		/* a logger respawned after stdin closed never gets it again */
 		.stdin_pipe = m->o->stdin_ && !m->o->terminal &&
 		    !m->stdin_closed,
 		.terminal = m->o->terminal,

@@ -9,7 +9,8 @@
  * never accepts, reads or receives on them (the broker does, once
  * forked), so what is waiting stays for the broker. The stdin write end
  * and the pty master are not watched: nothing arrives on them for the
- * broker (stdin comes from clients, the pty's output is the logger's).
+ * broker (the logger writes the clients' input to them and reads the
+ * pty's output).
  * Once started the broker lives as before: respawned on death.
  */
 #include <poll.h>

@@ -217,7 +217,7 @@ struct mon {
 	bool drained;	      /* LOG_DRAINED accepted: never again */
 	/* security 34: reopens asked in the batch being read (chanlimit.c) */
 	bool reopen_pending[CHAN_SINK_MAX];
-	bool stdin_closed;    /* the broker closed stdin: never handed again */
+	bool stdin_closed;    /* the logger closed stdin: never handed again */
 	bool att_close_sent;  /* CHAN_ATT_CLOSE sent (spec 10.2 step 5) */
 	struct event *close_ev;
 

@@ -12,8 +12,8 @@ import struct
 
 OUT = "tests/fuzz/corpus/reaper"
 (HELLO, DIAG, TRAP, LOG_SINK, LOG_SOURCE, LOG_REOPEN, LOG_DRAIN, LOG_DRAINED,
- PEER, PEER_LOST, ATT_CLIENT, ATT_CLIENT_ACK, ATT_CLIENT_GONE, ATT_FD,
- ATT_STDIN_CLOSED, ATT_CLOSE, ATT_CLOSED, NOTIFY) = range(1, 19)
+ PEER, PEER_LOST, ATT_CLIENT, ATT_CLIENT_GONE, ATT_FD,
+ ATT_STDIN_CLOSED, ATT_CLOSE, ATT_CLOSED, NOTIFY) = range(1, 18)
 LOGGER, BROKER = 2, 4
 BROKER_ST, HELLO_ST = 0x01, 0x08
 RUNNING, DRAINING, DRAIN_SENT = 0x02, 0x04, 0x06
@@ -78,8 +78,10 @@ seeds = {
     "peer_lost": (HELLO_ST, OTHER, [rec(msg(PEER_LOST, struct.pack("<II", 1, 0)))]),
     "peer_lost_old": (HELLO_ST, OTHER,
                       [rec(msg(PEER_LOST, struct.pack("<II", 0, 0)))]),
-    "stdin_closed": (BROKER_ST | HELLO_ST | 0x80, 0,
-                     [rec(msg(ATT_STDIN_CLOSED))] * 2),
+    "stdin_closed": (HELLO_ST | 0x80, 0, [rec(msg(ATT_STDIN_CLOSED))] * 2),
+    "stdin_closed_no_pipe": (HELLO_ST, 0, [rec(msg(ATT_STDIN_CLOSED))]),
+    "broker_stdin_closed": (BROKER_ST | HELLO_ST | 0x80, 0,
+                            [rec(msg(ATT_STDIN_CLOSED))]),
     "att_closed": (BROKER_ST | HELLO_ST | 0x40, 0,
                    [rec(msg(ATT_CLOSED, struct.pack("<II", 1, 0)))]),
     "att_closed_unasked": (BROKER_ST | HELLO_ST, 0,
@@ -90,7 +92,7 @@ seeds = {
     "notify_no_relay": (BROKER_ST | HELLO_ST, 0, [rec(msg(NOTIFY, b"READY=1"))]),
     "logger_sends_notify": (HELLO_ST | 0x20, 0, [rec(msg(NOTIFY, b"READY=1"))]),
     "att_client_upward": (HELLO_ST, 0,
-                          [rec(msg(ATT_CLIENT_ACK, struct.pack("<II", 1, 0)))]),
+                          [rec(msg(ATT_CLIENT_GONE, struct.pack("<II", 1, 0)))]),
     "bad_flags": (HELLO_ST, 0, [rec(msg(DIAG, b"\x01x", flags=1))]),
     "empty_dgram": (HELLO_ST, 0, [rec(b"")]),
     "violation_respawn": (RUNNING, OTHER,

@@ -242,13 +242,83 @@ def test_row26_leave_stdin_open():
         assert c.wait_exit() == "137"
 
 
+def test_stdin_flow_control_container_not_reading():
+    """-i, a container that does not read stdin for a while (spec 6.4,
+    security 11): a client sends 512 KiB, far more than the stdin pipe
+    and its socket hold, so its sends block; meanwhile the container's
+    output still reaches it (the logger writes stdin without ever
+    waiting). Once the container reads (`cat`), every byte arrives, in
+    order: the log holds every input line exactly once."""
+    need_attach("-i")
+    import threading
+    n = 512 * 1024 // 12
+    data = b"".join(b"in-%08d\n" % i for i in range(n))
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  "i=0; while [ ! -e /shared/go ]; do echo tick$i; "
+                  "i=$((i+1)); sleep 0.02; done; exec cat"], shared=True)
+        c.start(extra=["-i"])
+        cl = c.attach()
+        c.runc_start()
+        cl.wait_output("tick1\n")
+        sent = [0]
+
+        def sender():
+            for off in range(0, len(data), 32768):
+                cl.sock.sendall(data[off:off + 32768])
+                sent[0] = off + 32768
+            cl.shutdown_wr()
+        t = threading.Thread(target=sender, daemon=True)
+        t.start()
+        time.sleep(0.3)
+        assert t.is_alive() and sent[0] < len(data), \
+            "all %d bytes went while the container did not read" % sent[0]
+        ticks = cl.output(2).count(b"tick")
+        cl.wait_until(lambda x: x.output(2).count(b"tick") >= ticks + 5,
+                      what="output while its own input is blocked")
+        c.touch_shared("go")
+        t.join(DEADLINE)
+        assert not t.is_alive(), "the client's input never all went in"
+        assert c.wait_exit() == "0", "exit file"
+        got = [l for l in c.log_lines("stdout") if l.startswith("in-")]
+        want = ["in-%08d" % i for i in range(n)]
+        assert got == want, "log holds %d of %d input lines (first " \
+            "difference at %s)" % (len(got), n, next(
+                (i for i, (a, b) in enumerate(zip(got, want)) if a != b),
+                min(len(got), n)))
+        cl.read_to_eof()
+
+
+def test_input_record_over_32768_is_cut_and_said():
+    """spec 7.3, vigil's decision: a client record longer than 32768
+    bytes (ConnSockBufSize) reaches stdin cut to 32768 bytes, and the
+    monitor says so (MSG_TRUNC detected); the next record is whole."""
+    need_attach("-i")
+    from test_respawn import start_with_syslog
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c", "wc -c; exit 0"])
+        sl = start_with_syslog(c, extra=["-i"])
+        cl = c.attach()
+        c.runc_start()
+        cl.send(b"z" * 40000)
+        cl.send(b"end\n")
+        cl.shutdown_wr()
+        assert c.wait_exit() == "0", "exit file"
+        assert [l.strip() for l in c.log_lines("stdout")] == \
+            [str(32768 + 4)], \
+            "container read %r bytes" % c.log_lines("stdout")
+        wait_for(lambda: any("sent a record over 32768 bytes; only its "
+                             "first 32768 reach stdin" in m
+                             for m in sl.msgs), what="the warning")
+
+
 def test_echo_of_own_input_never_missed():
     """-i --leave-stdin-open, container `cat`: 40 clients one after
     another each connect, send a line at once (accepted=False: no wait
-    for the monitor) and read it back. The broker hands each client to
-    the logger and reads its input only once the logger has it (README
-    "How the processes fit"), so the echo of a client's own input always
-    reaches it, however soon it writes (spec 7.3)."""
+    for the monitor) and read it back. The logger reads a client's input
+    only once it holds the client (README "How the processes fit"), so
+    the echo of a client's own input always reaches it, however soon it
+    writes (spec 7.3)."""
     need_attach("-i", "--leave-stdin-open")
     with Case() as c:
         c.bundle(["/bin/cat"])

@@ -137,7 +137,16 @@ def hostile(role, kind, expect, killed=True, flood=False, check=None):
         wait_for(lambda: role_pids(c, reaper, title), what="the " + name)
         first = role_pids(c, reaper, title)
         log.wait("%s.hostile=%s armed" % (role, kind))
-        fds_before = len(harness.proc_fds(reaper))
+        # a broker started on demand gets its pair end at its HELLO; until
+        # then the reaper holds it, one fd more than afterwards
+        counts = []
+
+        def settled():
+            counts.append(len(harness.proc_fds(reaper)))
+            time.sleep(0.05)
+            return len(counts) >= 4 and len(set(counts[-4:])) == 1
+        wait_for(settled, what="the reaper's fd count to settle")
+        fds_before = counts[-1]
         cpu0, t0, n0 = cpu_ticks(reaper), time.monotonic(), len(log.lines())
 
         c.fifo_write(b"2 0 0\n")          # the child turns hostile
@@ -219,6 +228,18 @@ def test_sec31_broker_pair_type_to_reaper():
     """ATT_HANDOVER_DONE is broker -> logger only: on the reaper's
     channel it is a violation like any type without a handler."""
     violation("broker", "pair_type", "ATT_HANDOVER_DONE")
+
+
+def test_sec31_broker_stdin_closed():
+    """ATT_STDIN_CLOSED is the logger's since it writes stdin: from the
+    broker it is refused by the table."""
+    violation("broker", "stdin_closed", "type not allowed from this peer")
+
+
+def test_sec31_logger_stdin_closed_without_stdin():
+    """A logger that says it closed a stdin pipe the container does not
+    have (no -i) is killed."""
+    violation("logger", "stdin_closed", "ATT_STDIN_CLOSED")
 
 
 def test_sec31_second_hello():

@@ -601,6 +601,44 @@ def test_kill9_logger_client_stays_attached():
 
 
 @ref_differs("2.1.6 has no logger process")
+def test_input_waiting_survives_a_logger_death():
+    """The logger reads the clients' input (README "How the processes
+    fit"): input a client sends while the logger cannot read it (stopped,
+    then killed) waits in the client's socket, and the new logger, handed
+    the client again by the broker, writes it to stdin: every line once,
+    in order, and its echo reaches the same client."""
+    need_attach("-i")
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c",
+                  "while read l; do echo \"in:$l\"; done; echo stdin-eof"])
+        c.start(extra=["-i"])
+        d = c.daemon_pid()
+        c.runc_start()
+        cl = c.attach()
+        cl.send("before\n")
+        cl.wait_output("in:before\n")
+        lp = child_of_role(d, "logger")
+        os.kill(lp, signal.SIGSTOP)
+        wait_stopped(lp)
+        for i in range(20):
+            cl.send("during-%d\n" % i)
+        holds_for(lambda: "in:during-0" not in c.log(), 0.2,
+                  "no input while the logger is stopped")
+        new, _tf, tr = kill_and_time(d, "logger", lp)
+        assert new is not None and tr is not None, \
+            "no new sandboxed logger within 2 s"
+        cl.wait_output("in:during-19\n")
+        cl.shutdown_wr()
+        cl.read_to_eof()
+        assert c.wait_exit() == "0", "exit file"
+        want = ["in:before"] + ["in:during-%d" % i for i in range(20)] + \
+            ["stdin-eof"]
+        assert c.log_lines("stdout") == want, c.log_lines("stdout")
+        lines = cl.output(2).decode().splitlines()
+        assert lines[-21:] == want[1:], lines
+
+
+@ref_differs("2.1.6 has no logger process")
 def test_sec36_respawn_keeps_log_size_max():
     """--log-size-max 1 MiB while the logger is killed every 100 ms under
     a flood of numbered lines: a respawned logger goes on counting the

@@ -296,11 +296,6 @@ Test(chan, round_trips_broker_fields)
 	const char *why = NULL;
 
 	cr_assert_eq(
-	    chan_send(sv[1], CHAN_ATT_CLIENT_ACK, &c, sizeof(c), -1), 0);
-	cr_assert_eq(chan_recv(sv[0], CHAN_LOGGER, &m, &why), 1, "%s", why);
-	cr_assert_eq(m.type, CHAN_ATT_CLIENT_ACK);
-	cr_assert_eq(m.u.att_client.id, 0xfffffffeu);
-	cr_assert_eq(
 	    chan_send(sv[1], CHAN_ATT_CLIENT_GONE, &c, sizeof(c), -1), 0);
 	cr_assert_eq(chan_recv(sv[0], CHAN_LOGGER, &m, &why), 1, "%s", why);
 	cr_assert_eq(m.type, CHAN_ATT_CLIENT_GONE);
@@ -314,7 +309,7 @@ Test(chan, round_trips_broker_fields)
 	memcpy(&pg, m.u.raw, sizeof(pg));
 	cr_assert_eq(pg.generation, 77);
 	cr_assert_eq(chan_send(sv[1], CHAN_ATT_STDIN_CLOSED, NULL, 0, -1), 0);
-	cr_assert_eq(chan_recv(sv[0], CHAN_BROKER, &m, &why), 1, "%s", why);
+	cr_assert_eq(chan_recv(sv[0], CHAN_LOGGER, &m, &why), 1, "%s", why);
 	cr_assert_eq(m.type, CHAN_ATT_STDIN_CLOSED);
 	cr_assert_eq(m.len, 0);
 	cr_assert_eq(
@@ -508,10 +503,9 @@ Test(chan, rejects_types_from_the_wrong_child)
 		unsigned type, peer;
 		size_t len;
 	} bad[] = {
-	    {CHAN_ATT_CLIENT_ACK, CHAN_BROKER, sizeof(struct chan_att_client)},
 	    {CHAN_ATT_CLIENT_GONE, CHAN_BROKER,
 		sizeof(struct chan_att_client)},
-	    {CHAN_ATT_STDIN_CLOSED, CHAN_LOGGER, 0},
+	    {CHAN_ATT_STDIN_CLOSED, CHAN_BROKER, 0},
 	    {CHAN_ATT_HANDOVER_DONE, CHAN_LOGGER, 0},
 	    {CHAN_ATT_CLOSED, CHAN_LOGGER, sizeof(struct chan_att_closed)},
 	    {CHAN_LOG_DRAINED, CHAN_BROKER, sizeof(struct chan_log_drained)},
@@ -566,7 +560,7 @@ Test(chan, rejects_for_no_or_mixed_peer)
 	    0);
 	expect_reject(
 	    sv[0], CHAN_CHILD, "type not allowed from this peer", before);
-	raw_msg(sv[1], CHAN_ATT_CLIENT_ACK, sizeof(struct chan_att_client),
+	raw_msg(sv[1], CHAN_ATT_CLIENT_GONE, sizeof(struct chan_att_client),
 	    NULL, 0);
 	expect_reject(
 	    sv[0], CHAN_CHILD, "type not allowed from this peer", before);
@@ -922,11 +916,10 @@ Test(chan, table_says_what_chan_msg_h_says)
 	    [CHAN_PEER] = {"PEER", CHAN_REAPER, 1, 8, 8},
 	    [CHAN_PEER_LOST] = {"PEER_LOST", CHAN_CHILD, 0, 8, 8},
 	    [CHAN_ATT_CLIENT] = {"ATT_CLIENT", CHAN_BROKER, 1, 8, 8},
-	    [CHAN_ATT_CLIENT_ACK] = {"ATT_CLIENT_ACK", CHAN_LOGGER, 0, 8, 8},
 	    [CHAN_ATT_CLIENT_GONE] = {"ATT_CLIENT_GONE", CHAN_LOGGER, 0, 8,
 		8},
 	    [CHAN_ATT_FD] = {"ATT_FD", CHAN_REAPER, 1, 8, 8},
-	    [CHAN_ATT_STDIN_CLOSED] = {"ATT_STDIN_CLOSED", CHAN_BROKER, 0, 0,
+	    [CHAN_ATT_STDIN_CLOSED] = {"ATT_STDIN_CLOSED", CHAN_LOGGER, 0, 0,
 		0},
 	    [CHAN_ATT_CLOSE] = {"ATT_CLOSE", CHAN_REAPER, 0, 0, 0},
 	    [CHAN_ATT_CLOSED] = {"ATT_CLOSED", CHAN_BROKER, 0, 8, 8},
@@ -1038,7 +1031,7 @@ Test(chan, checks_log_fields)
 Test(chan, checks_att_client_fields)
 {
 	static const unsigned types[] = {
-	    CHAN_ATT_CLIENT, CHAN_ATT_CLIENT_ACK, CHAN_ATT_CLIENT_GONE};
+	    CHAN_ATT_CLIENT, CHAN_ATT_CLIENT_GONE};
 
 	for (size_t i = 0; i < VIGIL_NELEM(types); i++) {
 		struct chan_att_client c = {.id = 1};
@@ -1116,7 +1109,7 @@ Test(chan, rejects_broker_fds_missing)
 	expect_reject(sv[1], CHAN_REAPER, "wrong fd count", before);
 }
 
-/* An attach client without its socket, or an ACK with one. */
+/* An attach client without its socket, or a GONE with one. */
 Test(chan, rejects_att_client_fd_count)
 {
 	int before = fd_count();
@@ -1126,7 +1119,7 @@ Test(chan, rejects_att_client_fd_count)
 	    0);
 	expect_reject(sv[0], CHAN_BROKER, "wrong fd count", before);
 	make_pipe(p);
-	raw_msg(sv[1], CHAN_ATT_CLIENT_ACK, sizeof(struct chan_att_client),
+	raw_msg(sv[1], CHAN_ATT_CLIENT_GONE, sizeof(struct chan_att_client),
 	    &p[0], 1);
 	(void)close(p[0]); /* the receiver closes its copy */
 	(void)close(p[1]);

@@ -2,17 +2,21 @@
 /*
  * tests/unit/logger/logger_test.c: the logger forked as the reaper forks
  * it (sandbox and seccomp included, so root only), driven over its
- * channel and a broker pair: attach clients handed over and acknowledged,
- * records from pipes and a pty, PEER_LOST on a bad message, a client that
- * does not read (its queue, then drops, never a wait), ends reported to
- * the broker, the clients' last records and EOF at the drain, a pty
- * hang-up without a busy loop (spec 6.3, 7.3-7.6, 10.2, security 7-9).
+ * channel and a broker pair: attach clients handed over, records from
+ * pipes and a pty, PEER_LOST on a bad message, a client that does not
+ * read (its queue, then drops, never a wait), ends reported to the
+ * broker, the clients' last records and EOF at the drain, a pty hang-up
+ * without a busy loop, the clients' input to the stdin pipe or the pty
+ * with its flow control, EOF and truncation rules (spec 6.3, 6.4,
+ * 7.3-7.6, 10.2, security 7-11).
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -22,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,14 +50,18 @@ static int broker = -1; /* the broker's end of the current pair */
 static char diags[DIAGS_MAX];
 static size_t diags_len;
 
+/* A logger with -i (stdin_pipe), -t (terminal), --leave-stdin-open. */
 static void
-start(void)
+start_conf(bool stdin_pipe, bool terminal, bool leave_stdin_open)
 {
 	struct role_conf rc = {
 		.reaper = getpid(),
 		.uid = TEST_UID,
 		.gid = TEST_GID,
 		.short_id = "0123456789ab",
+		.stdin_pipe = stdin_pipe,
+		.terminal = terminal,
+		.leave_stdin_open = leave_stdin_open,
 	};
 	int sv[2];
 
@@ -70,6 +79,12 @@ start(void)
 	rchan = sv[0];
 	diags_len = 0;
 	diags[0] = '\0';
+}
+
+static void
+start(void)
+{
+	start_conf(false, false, false);
 }
 
 static void
@@ -251,10 +266,59 @@ expect_broker(unsigned type, uint32_t id)
 	cr_expect_eq(m.u.att_client.id, id);
 }
 
+/* Whether the logger holds the socket of inode `ino` (root reads a
+ * non-dumpable child's /proc). */
+static bool
+logger_holds(ino_t ino)
+{
+	char path[64], link[64], want[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/fd", (int)lpid);
+	(void)snprintf(want, sizeof(want), "socket:[%llu]",
+	    (unsigned long long)ino);
+	d = opendir(path);
+	cr_assert_not_null(d, "%s: %s", path, strerror(errno));
+	while (!found && (de = readdir(d)) != NULL) {
+		char fdpath[sizeof(path) + 256];
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		(void)snprintf(fdpath, sizeof(fdpath), "%s/%s", path,
+		    de->d_name);
+		n = readlink(fdpath, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		found = strcmp(link, want) == 0;
+	}
+	(void)closedir(d); /* read only */
+	return found;
+}
+
+/* Until the logger took the socket it was sent. */
+static void
+wait_logger_holds(int fd)
+{
+	struct stat st;
+
+	cr_assert_eq(fstat(fd, &st), 0);
+	for (int i = 0; i < WAIT_MS / 5; i++) {
+		if (logger_holds(st.st_ino))
+			return;
+		(void)usleep(5 * 1000); /* polling the logger's state */
+	}
+	cr_assert_fail("the logger never took the client");
+}
+
 /*
  * A client as the broker hands it over: one end of a SEQPACKET pair goes
  * to the logger (the broker's copy is closed here, so the logger's is the
- * last), the other is returned, after the logger's ACK.
+ * last), the other is returned once the logger holds its copy (so every
+ * chunk read from then on reaches it).
  */
 static int
 give_client(uint32_t id)
@@ -267,8 +331,8 @@ give_client(uint32_t id)
 	    0);
 	cr_assert_eq(chan_send(broker, CHAN_ATT_CLIENT, &a, sizeof(a), sv[0]),
 	    0);
+	wait_logger_holds(sv[0]);
 	(void)close(sv[0]); /* the logger has its copy */
-	expect_broker(CHAN_ATT_CLIENT_ACK, id);
 	return sv[1];
 }
 
@@ -426,8 +490,8 @@ Test(logger, bad_broker_message_sends_peer_lost)
 	/* a type only the logger may send */
 	give_peer(5);
 	cl = give_client(9);
-	cr_assert_eq(chan_send(broker, CHAN_ATT_CLIENT_ACK, &one, sizeof(one),
-			 -1),
+	cr_assert_eq(chan_send(broker, CHAN_ATT_CLIENT_GONE, &one,
+			 sizeof(one), -1),
 	    0);
 	expect_peer_lost(5);
 	expect_eof(cl); /* it went with the pair */
@@ -778,7 +842,6 @@ Test(logger, client_after_the_drain_is_refused)
 	cr_assert_eq(chan_send(broker, CHAN_ATT_CLIENT, &a, sizeof(a), sv[0]),
 	    0);
 	(void)close(sv[0]); /* the logger has its copy */
-	expect_broker(CHAN_ATT_CLIENT_ACK, 4);
 	expect_broker(CHAN_ATT_CLIENT_GONE, 4);
 	expect_eof(sv[1]);
 	(void)close(sv[1]);
@@ -1024,7 +1087,6 @@ Test(logger, waiting_client_without_broker_gets_the_output)
 				 accepted),
 		    0);
 		(void)close(accepted); /* the logger's copy is the last */
-		expect_broker(CHAN_ATT_CLIENT_ACK, 1);
 	}
 	handover_done();
 	cl = waiting;
@@ -1061,4 +1123,403 @@ Test(logger, output_kept_while_the_broker_respawns)
 	expect_output(cl, CHAN_STREAM_STDOUT, "live\n");
 	(void)close(out);
 	(void)close(cl);
+}
+
+/* ---- client input to the container's stdin (input.c) ---------------- */
+
+/* -i: the stdin pipe's write end, as the reaper sends it; its read end. */
+static int
+give_stdin(void)
+{
+	struct chan_att_fd f = { .kind = CHAN_ATT_FD_STDIN };
+	int p[2];
+
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	reaper_send(CHAN_ATT_FD, &f, sizeof(f), p[1]);
+	(void)close(p[1]); /* the logger has its copy */
+	return p[0];
+}
+
+static void
+client_send(int fd, const void *buf, size_t len)
+{
+	cr_assert_eq(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len,
+	    "send: %s", strerror(errno));
+}
+
+/* Reads exactly len bytes from the container's side of stdin. */
+static void
+expect_stdin(int fd, const char *want, size_t len)
+{
+	static char buf[65536];
+	size_t got = 0;
+
+	cr_assert_leq(len, sizeof(buf));
+	while (got < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		cr_assert_eq(poll(&p, 1, WAIT_MS), 1, "no stdin");
+		n = read(fd, buf + got, len - got);
+		cr_assert_gt(n, 0, "stdin: %s", n == 0 ? "EOF" :
+		    strerror(errno));
+		got += (size_t)n;
+	}
+	cr_assert_arr_eq(buf, want, len);
+}
+
+/* Nothing readable on fd for ms. */
+static void
+expect_nothing(int fd, int ms, const char *what)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	cr_assert_eq(poll(&p, 1, ms), 0, "%s", what);
+}
+
+/* Waits until a DIAG containing text came (DIAGs only meanwhile). */
+static void
+expect_diag(const char *text)
+{
+	struct chan_msg m;
+
+	while (strstr(diags, text) == NULL) {
+		struct pollfd p = { .fd = rchan, .events = POLLIN };
+
+		cr_assert_eq(poll(&p, 1, WAIT_MS), 1, "no diagnostic \"%s\";"
+		    " got:\n%s", text, diags);
+		cr_assert_eq(recv_within(rchan, CHAN_LOGGER, &m, 0), 1);
+		cr_assert_eq(m.type, CHAN_DIAG, "unexpected %s",
+		    chan_specs[m.type].name);
+		if (diags_len + m.len < sizeof(diags)) {
+			memcpy(diags + diags_len, m.u.raw + 1, m.len - 1);
+			diags_len += m.len - 1;
+			diags[diags_len++] = '\n';
+			diags[diags_len] = '\0';
+		}
+	}
+}
+
+/* spec 7.3 decision: records up to 32768 bytes whole; past it cut. */
+Test(logger, input_len_cuts_at_conn_sock_buf_size)
+{
+	cr_assert_eq(log_input_len(1, 0), 1);
+	cr_assert_eq(log_input_len(LOG_INPUT_MAX, 0), LOG_INPUT_MAX);
+	cr_assert_eq(log_input_len(LOG_INPUT_MAX + 1, 0), LOG_INPUT_MAX);
+	cr_assert_eq(log_input_len(LOG_INPUT_BUF, MSG_TRUNC), LOG_INPUT_MAX);
+	cr_assert_eq(log_input_len(5, MSG_TRUNC), LOG_INPUT_MAX);
+}
+
+/*
+ * spec 6.4, 7.4: input from every client reaches stdin in arrival order;
+ * the first client done writing closes it (the reaper is told, the
+ * container reads EOF); its output goes on; later input is discarded;
+ * once it hangs up too the broker is told.
+ */
+Test(logger, input_reaches_stdin_and_eof_closes_it)
+{
+	struct chan_msg m;
+	int in, out, cl[2];
+
+	start_conf(true, false, false);
+	hello();
+	in = give_stdin();
+	give_peer(1);
+	cl[0] = give_client(1);
+	cl[1] = give_client(2);
+	client_send(cl[0], "abc", 3);
+	expect_stdin(in, "abc", 3);
+	client_send(cl[1], "def", 3);
+	expect_stdin(in, "def", 3);
+	cr_assert_eq(shutdown(cl[0], SHUT_WR), 0);
+	reaper_next(&m);
+	cr_assert_eq(m.type, CHAN_ATT_STDIN_CLOSED, "got %s",
+	    chan_specs[m.type].name);
+	{
+		char c;
+
+		cr_assert_eq(read(in, &c, 1), 0, "stdin not at EOF");
+	}
+	out = give_pipe(CHAN_STREAM_STDOUT);
+	put(out, "more\n", 5);
+	expect_output(cl[0], CHAN_STREAM_STDOUT, "more\n");
+	expect_output(cl[1], CHAN_STREAM_STDOUT, "more\n");
+	client_send(cl[1], "late", 4); /* discarded */
+	(void)close(cl[0]); /* done both ways now */
+	expect_broker(CHAN_ATT_CLIENT_GONE, 1);
+	put(out, "on\n", 3);
+	expect_output(cl[1], CHAN_STREAM_STDOUT, "on\n");
+	(void)close(out);
+	(void)close(in);
+	(void)close(cl[1]);
+	expect_broker(CHAN_ATT_CLIENT_GONE, 2);
+}
+
+/* spec 7.4: --leave-stdin-open: a client done writing keeps it open. */
+Test(logger, leave_stdin_open_keeps_stdin)
+{
+	int in, cl[2];
+
+	start_conf(true, false, true);
+	hello();
+	in = give_stdin();
+	give_peer(1);
+	cl[0] = give_client(1);
+	client_send(cl[0], "one", 3);
+	cr_assert_eq(shutdown(cl[0], SHUT_WR), 0);
+	expect_stdin(in, "one", 3);
+	cl[1] = give_client(2);
+	client_send(cl[1], "two", 3);
+	expect_stdin(in, "two", 3);
+	(void)close(in);
+	(void)close(cl[0]);
+	(void)close(cl[1]);
+}
+
+/*
+ * spec 6.4: without -i or -t input is read and dropped; a client that
+ * sent input and hung up is finished (the broker told), its input read.
+ */
+Test(logger, discards_input_without_stdin)
+{
+	int out, cl[2];
+
+	start();
+	hello();
+	give_peer(1);
+	cl[0] = give_client(1);
+	cl[1] = give_client(2);
+	client_send(cl[0], "nowhere", 7);
+	cr_assert_eq(shutdown(cl[0], SHUT_WR), 0);
+	out = give_pipe(CHAN_STREAM_STDOUT);
+	put(out, "still\n", 6);
+	expect_output(cl[0], CHAN_STREAM_STDOUT, "still\n");
+	client_send(cl[1], "gone", 4);
+	(void)close(cl[1]); /* hangs up with its input unread */
+	expect_broker(CHAN_ATT_CLIENT_GONE, 2);
+	(void)close(out);
+	(void)close(cl[0]);
+}
+
+/*
+ * spec 6.4, security 11: a container that does not read stdin: input
+ * waits in the client's socket, output flows on, and once stdin is read
+ * every byte arrives, in order.
+ */
+Test(logger, stdin_flow_control_without_loss)
+{
+	static char in[8 * 32768], got[sizeof(in)];
+	size_t off = 0, have = 0;
+	int fd, out, cl;
+
+	start_conf(true, false, true);
+	hello();
+	fd = give_stdin();
+	give_peer(1);
+	cl = give_client(1);
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (char)(i * 7 + i / 32768);
+	cr_assert_eq(fcntl(cl, F_SETFL, O_NONBLOCK), 0);
+	/* more than the pipe holds; the rest waits in the socket */
+	while (off < sizeof(in)) {
+		ssize_t n = send(cl, in + off, 32768, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN)
+			break;
+		cr_assert_eq(n, 32768, "send: %s", strerror(errno));
+		off += 32768;
+	}
+	out = give_pipe(CHAN_STREAM_STDOUT);
+	put(out, "alive\n", 6);
+	expect_output(cl, CHAN_STREAM_STDOUT, "alive\n");
+	while (have < sizeof(in)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (off < sizeof(in)) {
+			n = send(cl, in + off, 32768, MSG_NOSIGNAL);
+			if (n == 32768)
+				off += 32768;
+		}
+		cr_assert_eq(poll(&p, 1, WAIT_MS), 1, "no stdin");
+		n = read(fd, got + have, sizeof(got) - have);
+		cr_assert_gt(n, 0);
+		have += (size_t)n;
+	}
+	cr_assert_arr_eq(got, in, sizeof(in), "stdin bytes differ");
+	(void)close(out);
+	(void)close(fd);
+	(void)close(cl);
+}
+
+/* spec 7.3 decision: a record past 32768 bytes is cut, and said. */
+Test(logger, warns_about_truncated_input)
+{
+	static char big[40000];
+	int in, cl;
+
+	start_conf(true, false, true);
+	hello();
+	in = give_stdin();
+	give_peer(1);
+	cl = give_client(1);
+	memset(big, 'z', sizeof(big));
+	client_send(cl, big, sizeof(big));
+	client_send(cl, "end", 3);
+	expect_stdin(in, big, 32768);
+	expect_stdin(in, "end", 3);
+	expect_diag("client 1 sent a record over 32768 bytes");
+	(void)close(in);
+	(void)close(cl);
+}
+
+/*
+ * -t, spec 6.2 steps 4-5: input sent before the pty master arrives waits
+ * for it, then is written to it (the logger's pty source); a client done
+ * writing never closes it (spec 7.4).
+ */
+Test(logger, terminal_input_waits_for_the_pty)
+{
+	struct termios tio;
+	int master, slave, cl;
+
+	start_conf(false, true, false);
+	hello();
+	give_peer(1);
+	cl = give_client(1);
+	client_send(cl, "early\n", 6);
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	cr_assert_geq(master, 0);
+	cr_assert_eq(grantpt(master), 0);
+	cr_assert_eq(unlockpt(master), 0);
+	slave = open_slave(ptsname(master));
+	cr_assert_eq(tcgetattr(slave, &tio), 0);
+	cfmakeraw(&tio); /* the bytes as sent, no echo */
+	cr_assert_eq(tcsetattr(slave, TCSANOW, &tio), 0);
+	expect_nothing(slave, 200, "input before the pty came");
+	give_source(CHAN_STREAM_STDOUT, CHAN_SOURCE_PTY, master);
+	expect_stdin(slave, "early\n", 6);
+	client_send(cl, "late\n", 5);
+	cr_assert_eq(shutdown(cl, SHUT_WR), 0);
+	expect_stdin(slave, "late\n", 5);
+	put(slave, "out\n", 4);
+	expect_output(cl, CHAN_STREAM_STDOUT, "out\n");
+	(void)close(slave);
+	(void)close(cl);
+}
+
+/*
+ * Respawn: input still in a client's socket when the logger dies is read
+ * by its successor, which gets the client again: nothing lost, nothing
+ * twice (the dead one was blocked on a full stdin between records).
+ */
+Test(logger, input_survives_a_new_logger)
+{
+	static char in[6 * 32768], got[sizeof(in)];
+	struct chan_att_client a = { .id = 1 };
+	size_t have = 0;
+	int fd, keep, cl, sv[2], status;
+	struct chan_att_fd f = { .kind = CHAN_ATT_FD_STDIN };
+	int p[2];
+
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (char)(i / 32768 + 'a');
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	fd = p[0];
+	start_conf(true, false, true);
+	hello();
+	reaper_send(CHAN_ATT_FD, &f, sizeof(f), p[1]);
+	give_peer(1);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+			 sv),
+	    0);
+	cl = sv[1];
+	keep = sv[0]; /* the broker's copy, for the next logger */
+	cr_assert_eq(chan_send(broker, CHAN_ATT_CLIENT, &a, sizeof(a), keep),
+	    0);
+	for (size_t off = 0; off < sizeof(in); off += 32768)
+		client_send(cl, in + off, 32768);
+	/* the pipe (64 KiB) holds two records; the third waits */
+	while (have < 2 * 32768) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int avail = 0;
+
+		cr_assert_eq(poll(&pf, 1, WAIT_MS), 1, "no stdin");
+		cr_assert_eq(ioctl(fd, FIONREAD, &avail), 0);
+		if (avail < 2 * 32768) {
+			(void)usleep(10 * 1000);
+			continue;
+		}
+		break;
+	}
+	cr_assert_eq(kill(lpid, SIGKILL), 0);
+	cr_assert_eq(waitpid(lpid, &status, 0), lpid);
+	lpid = -1;
+	(void)close(rchan);
+	rchan = -1;
+	/* its successor, as the reaper and the broker renew it */
+	start_conf(true, false, true);
+	hello();
+	reaper_send(CHAN_ATT_FD, &f, sizeof(f), p[1]);
+	(void)close(p[1]); /* the logger has its copy */
+	give_peer(2);
+	cr_assert_eq(chan_send(broker, CHAN_ATT_CLIENT, &a, sizeof(a), keep),
+	    0);
+	(void)close(keep);
+	while (have < sizeof(in)) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		cr_assert_eq(poll(&pf, 1, WAIT_MS), 1, "no stdin after %zu",
+		    have);
+		n = read(fd, got + have, sizeof(got) - have);
+		cr_assert_gt(n, 0);
+		have += (size_t)n;
+	}
+	cr_assert_arr_eq(got, in, sizeof(in), "stdin bytes differ");
+	expect_nothing(fd, 100, "more than was sent");
+	(void)close(fd);
+	(void)close(cl);
+}
+
+/*
+ * security 11: a client flooding input (here without stdin, so every
+ * record is read and dropped) never starves another client's output or
+ * the drain.
+ */
+Test(logger, input_flood_starves_nothing)
+{
+	int out, cl[2];
+	pid_t flooder;
+
+	start();
+	hello();
+	give_peer(1);
+	cl[0] = give_client(1);
+	cl[1] = give_client(2);
+	out = give_pipe(CHAN_STREAM_STDOUT);
+	flooder = fork();
+	cr_assert_geq(flooder, 0);
+	if (flooder == 0) {
+		char junk[64];
+
+		memset(junk, 'j', sizeof(junk));
+		for (;;)
+			if (send(cl[1], junk, sizeof(junk), MSG_NOSIGNAL) < 0)
+				_exit(0);
+	}
+	for (int i = 0; i < 20; i++) {
+		char n[8];
+
+		(void)snprintf(n, sizeof(n), "%d\n", i);
+		put(out, n, strlen(n));
+		expect_output(cl[0], CHAN_STREAM_STDOUT, n);
+	}
+	(void)close(out);
+	(void)drain();
+	expect_eof(cl[0]);
+	(void)kill(flooder, SIGKILL); /* test cleanup */
+	(void)waitpid(flooder, NULL, 0);
+	(void)close(cl[0]);
+	(void)close(cl[1]);
 }
