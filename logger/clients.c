@@ -105,6 +105,7 @@ client_queue_free(struct log_client *c)
 static void
 client_release(struct log_client *c)
 {
+	log_client_sndbuf_release(c->l, c);
 	if (c->hev != NULL)
 		event_free(c->hev);
 	if (c->wev != NULL)
@@ -576,6 +577,8 @@ on_att_client(struct logger *l, uint32_t id, int fd)
 	}
 	c->l = l;
 	c->id = id;
+	if (c->fd >= 0)
+		log_client_sndbuf(l, c);
 	c->ack_owed = true; /* the broker reads its input from then on */
 	TAILQ_INSERT_TAIL(&l->clients, c, entry);
 	peer_flush(l);
