@@ -347,7 +347,7 @@ def test_sec37_logger_crash_loop_backoff():
 def test_sec36_logger_crash_after_bytes_loses_one_buffer():
     """logger.crash_after_bytes=300000: every logger crashes after
     reading 300 kB, losing the chunk it had just read: at most one read
-    buffer (64 KiB) per crash, the rest of the output in order; exit
+    buffer (256 KiB, logger.h LOG_READ_MAX) per crash, the rest of the output in order; exit
     file right. Prints what each crash lost."""
     n = 20000
     with Case() as c:
@@ -368,7 +368,7 @@ def test_sec36_logger_crash_after_bytes_loses_one_buffer():
         assert len(lost) <= len(crashes), \
             "%d gaps for %d crashes: %r" % (len(lost), len(crashes), lost)
         for off, ln in lost:
-            assert ln <= 65536, "one crash lost %d bytes at %d (more than " \
+            assert ln <= 262144, "one crash lost %d bytes at %d (more than " \
                 "one read buffer)" % (ln, off)
         print("%d bytes written, %d logged; %d crashes lost %s bytes "
               "(at offsets %s)" % (
@@ -436,7 +436,7 @@ def test_logger_slow_ms_backpressure():
     chunk. The container is slowed by the full pipe (its own clock says
     so), nothing is lost, and the log is complete when the exit file
     appears."""
-    n = 12000                           # 1.2 MB: about 19 chunks or more
+    n = 48000                   # 4.8 MB: about 19 chunks of 256 KiB or more
     with Case() as c:
         want = numbered("S", n, width=100)
         c.bundle(["/bin/sh", "-c",
@@ -457,7 +457,7 @@ def test_logger_slow_ms_backpressure():
         secs = [int(t[11:13]) * 3600 + int(t[14:16]) * 60 + float(t[17:29])
                 for t in stamps]
         pauses = [y - x for x, y in zip(secs, secs[1:])]
-        assert len(stamps) >= len(want) // 65536, stamps
+        assert len(stamps) >= len(want) // 262144, stamps
         assert min(pauses) >= 0.095, "chunks %.3f s apart" % min(pauses)
         # the container wrote ahead of the logger by at most the pipe
         assert ran >= 0.1 * (len(stamps) - 3), \
