@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/diag.h"
+#include "common/fault.h"
 #include "common/io.h"
 #include "common/num.h"
 #include "common/role.h"
@@ -31,12 +32,27 @@
  * unprivileged user over fs.pipe-user-pages-soft is refused (EPERM) and
  * the pipe keeps its size: said once, nothing else changes.
  */
+#ifdef VIGIL_FAULTS
+/* reaper.pipe_size_eperm: the kernel refuses, as it refuses a user over
+ * fs.pipe-user-pages-soft. */
+static int
+fault_pipe_size(int fd)
+{
+	if (!FAULT_ON(REAPER_PIPE_SIZE_EPERM))
+		return fcntl(fd, F_SETPIPE_SZ, ROLE_LOG_READ_MAX);
+	errno = EPERM;
+	return -1;
+}
+#else
+#define fault_pipe_size(fd) fcntl((fd), F_SETPIPE_SZ, ROLE_LOG_READ_MAX)
+#endif
+
 static void
 pipe_grow(int fd)
 {
 	static bool warned;
 
-	if (fcntl(fd, F_SETPIPE_SZ, ROLE_LOG_READ_MAX) >= 0 || warned)
+	if (fault_pipe_size(fd) >= 0 || warned)
 		return;
 	warned = true;
 	diag_warn("Failed to make the container's output pipes %d bytes"

@@ -655,6 +655,47 @@ def test_sec27_reaper_exit_write_eio_exec_sync_record():
 
 
 # --------------------------------------------------------------------------
+# reaper.pipe_size_eperm (README "Performance": the output pipes)
+
+def test_reaper_pipe_size_eperm():
+    """reaper.pipe_size_eperm: the kernel refuses to grow the container's
+    output pipes to 256 KiB (as for a rootless user over
+    fs.pipe-user-pages-soft): the reaper says so once, with the reason,
+    the pipes keep the kernel's 64 KiB, and the container runs and is
+    logged whole."""
+    n = 4000
+    with Case() as c:
+        want = numbered("E", n, width=100)
+        c.bundle(["/bin/sh", "-c",
+                  "echo up; while [ ! -e /shared/go ]; do sleep 0.02; "
+                  "done; " + numbered_script("E", n, width=100) +
+                  "; exit 0"], shared=True)
+        m, log = fault_case(c, "reaper.pipe_size_eperm")
+        c.runc_start()
+        c.wait_log("up\n")
+        for fd in (1, 2):
+            p = os.open("/proc/%d/fd/%d" % (m.container_pid, fd),
+                        os.O_WRONLY | os.O_NONBLOCK)
+            try:
+                size = fcntl.fcntl(p, fcntl.F_GETPIPE_SZ)
+            finally:
+                os.close(p)
+            assert size == 65536, "fd %d: a pipe of %d bytes" % (fd, size)
+        c.touch_shared("go")
+        assert c.wait_exit() == "0", "exit file"
+        said = log.grep(warning("Failed to make the container's output "
+                                "pipes 262144 bytes (fs.pipe-max-size, "
+                                "fs.pipe-user-pages-soft); they keep the "
+                                "kernel's size: Operation not permitted"))
+        assert len(said) == 1, "want the refusal said once: %r" % (
+            log.grep("pipe"))
+        got = reconstruct(c.log(), "stdout")
+        assert got == b"up\n" + want, "log: %d of %d bytes" % (
+            len(got), 3 + len(want))
+        print("refused, said once; 64 KiB pipes; %d bytes logged" % len(got))
+
+
+# --------------------------------------------------------------------------
 # The switch itself: names checked at start, armed ones announced, the
 # release build free of all of it, the parser's unit tests
 
