@@ -64,6 +64,7 @@
 	X(BROKER_SETUP_FAIL, "broker.setup_fail", FAULT_KIND_NUMBER, FAULT_ONCE) \
 	X(CHAN_CORRUPT_NEXT, "chan.corrupt_next", FAULT_KIND_WORD, FAULT_ONCE)  \
 	X(REAPER_EXIT_WRITE_EIO, "reaper.exit_write_eio", FAULT_KIND_NUMBER, 0) \
+	X(REAPER_PIPE_SIZE_EPERM, "reaper.pipe_size_eperm", FAULT_KIND_NUMBER, 0) \
 	X(LOGGER_HOSTILE, "logger.hostile", FAULT_KIND_WORD, FAULT_ONCE)        \
 	X(BROKER_HOSTILE, "broker.hostile", FAULT_KIND_WORD, FAULT_ONCE)
 

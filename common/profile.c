@@ -62,6 +62,8 @@ static const struct profile_name profile_consts[] = {
     {"MSG_TRUNC", MSG_TRUNC},
     {"SOCK_NONBLOCK", SOCK_NONBLOCK},
     {"SOCK_CLOEXEC", SOCK_CLOEXEC},
+    {"SOL_SOCKET", SOL_SOCKET},
+    {"SO_SNDBUF", SO_SNDBUF},
 };
 
 /* The errnos a refusing rule may return (security.md: under five). */

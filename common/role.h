@@ -15,8 +15,10 @@
 
 #include "common/compiler.h"
 
-/* What one read of the logger takes at most (logger.h LOG_READ_MAX). */
-#define ROLE_LOG_READ_MAX 65536
+/* What one read of the logger takes at most (logger.h LOG_READ_MAX), and
+ * the size the reaper gives the container's output pipes (README
+ * "Performance": a read takes what the pipe holds). */
+#define ROLE_LOG_READ_MAX 262144
 
 /*
  * The logger's progress (issue 8, security 36), in one page the reaper

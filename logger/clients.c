@@ -107,6 +107,7 @@ static void
 client_release(struct log_client *c)
 {
 	log_input_forget(c);
+	log_client_sndbuf_release(c->l, c);
 	if (c->rev != NULL)
 		event_free(c->rev);
 	if (c->wev != NULL)
@@ -624,6 +625,8 @@ on_att_client(struct logger *l, uint32_t id, int fd)
 	}
 	c->l = l;
 	c->id = id;
+	if (c->fd >= 0)
+		log_client_sndbuf(l, c);
 	TAILQ_INSERT_TAIL(&l->clients, c, entry);
 	if (c->gone_owed)
 		peer_flush(l);

@@ -30,12 +30,16 @@ struct event;
 struct event_base;
 
 /* One read of container output (architecture.md "Data path": the pipe's
- * capacity, not conmon's 8 KiB). */
-#define LOG_READ_MAX 65536
+ * capacity, not conmon's 8 KiB; the reaper makes the pipes this large). */
+#define LOG_READ_MAX 262144
 _Static_assert(LOG_READ_MAX == ROLE_LOG_READ_MAX, "the reaper's bound");
+/* One read while an attach client's send buffer takes no more (sndbuf.c):
+ * the pipe's default capacity, what the logger read before. */
+#define LOG_READ_MIN 65536
+_Static_assert(LOG_READ_MAX % LOG_READ_MIN == 0, "reads in steps");
 /* Formatted records of a chunk: room for a whole chunk's worst case of
  * one record, so LOG_K8S_FULL only splits chunks of many short lines. */
-#define LOG_OUT_MAX (4 * LOG_READ_MAX)
+#define LOG_OUT_MAX (2 * LOG_READ_MAX)
 _Static_assert(LOG_OUT_MAX >= LOG_K8S_OVERHEAD + LOG_READ_MAX,
     "a whole chunk must fit one record");
 /* security 8: attach clients held at once: the broker's bound, and as
@@ -78,6 +82,15 @@ _Static_assert(LOG_CLIENT_QUEUE_MIN >= LOG_QUEUE_PREFIX + LOG_RECORD_MAX,
     "a queue holds at least one record");
 _Static_assert(LOG_CLIENT_QUEUE_MIN <= LOG_CLIENT_QUEUE &&
     LOG_CLIENT_QUEUE <= LOG_CLIENT_QUEUES_TOTAL, "queue bounds");
+/*
+ * security 7: the send buffer asked for each client's socket (sndbuf.c;
+ * the kernel caps it at net.core.wmem_max and doubles it), while all
+ * clients' raised buffers together, as granted, stay within
+ * LOG_CLIENT_SNDBUFS_TOTAL: kernel memory a client that does not read
+ * holds, outside the logger's queues. Clients past it keep the default.
+ */
+#define LOG_CLIENT_SNDBUF (1u << 20)
+#define LOG_CLIENT_SNDBUFS_TOTAL (16u << 20)
 /* Queued records to one client per sendmmsg. */
 #define LOG_SEND_BATCH 16
 /* Pair messages (handed clients) read per wake-up. */
@@ -126,6 +139,9 @@ struct log_client {
 	bool gone_owed;		/* CHAN_ATT_CLIENT_GONE not sent yet */
 	bool dropping;		/* in a drop episode (spec 7.5) */
 	uint64_t episode_dropped;
+	size_t chunk_max;	/* the largest read its send buffer takes;
+				   0 once released (sndbuf.c) */
+	size_t sndbuf_raised;	/* its part of l->sndbufs */
 };
 
 TAILQ_HEAD(log_client_list, log_client);
@@ -207,6 +223,10 @@ struct logger {
 	bool reopen_pending;
 
 	char *rbuf;			/* LOG_READ_MAX bytes */
+	size_t read_max;		/* one read: LOG_READ_MAX, less while
+					   a client's send buffer is smaller
+					   (sndbuf.c) */
+	size_t sndbufs;			/* clients' raised send buffers */
 	char *obuf;			/* LOG_OUT_MAX bytes */
 	size_t olen;
 	struct log_k8s_chunk chunk;	/* the chunk being formatted */
@@ -252,6 +272,11 @@ void log_input_run(struct logger *);
 void log_input_forget(struct log_client *);
 void log_stdin_set(struct logger *, int fd);
 void log_stdin_pty(struct logger *, bool open);
+
+/* sndbuf.c */
+size_t log_chunk_max(int sndbuf);
+void log_client_sndbuf(struct logger *, struct log_client *);
+void log_client_sndbuf_release(struct logger *, struct log_client *);
 
 /* journald.c */
 void log_jd_init(struct logger *);

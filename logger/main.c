@@ -150,6 +150,7 @@ setup(struct logger *l, const struct role_conf *rc)
 	}
 	diag_to_chan(l->chan);
 	l->rbuf = io_buf_new(LOG_READ_MAX);
+	l->read_max = LOG_READ_MAX; /* no attach client yet (sndbuf.c) */
 	l->obuf = io_buf_new(LOG_OUT_MAX);
 	log_jd_init(l);
 	cfg = event_config_new();

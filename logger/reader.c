@@ -323,7 +323,7 @@ read_chunk(struct logger *l, struct log_source *s)
 #endif
 	/* security 36: a death inside the read loses what it took, unknown */
 	l->prog->reading = 1;
-	n = io_read(s->fd, l->rbuf, LOG_READ_MAX);
+	n = io_read(s->fd, l->rbuf, l->read_max);
 	if (n > 0)
 		l->prog->read += (uint64_t)n;
 	l->prog->reading = 0;

@@ -16,12 +16,49 @@
 #include <unistd.h>
 
 #include "common/diag.h"
+#include "common/fault.h"
 #include "common/io.h"
 #include "common/num.h"
+#include "common/role.h"
 #include "monitor/mon.h"
 
 /* spec 4.2 step 4: the first bytes of a bad LISTEN_PID shown. */
 #define MON_LISTEN_PID_SHOWN 10
+
+/*
+ * README "Performance": the logger reads up to ROLE_LOG_READ_MAX at once,
+ * so the pipe holds that much (the kernel's default is 64 KiB). Within
+ * fs.pipe-max-size (1 MiB by default), so it needs no privilege; an
+ * unprivileged user over fs.pipe-user-pages-soft is refused (EPERM) and
+ * the pipe keeps its size: said once, nothing else changes.
+ */
+#ifdef VIGIL_FAULTS
+/* reaper.pipe_size_eperm: the kernel refuses, as it refuses a user over
+ * fs.pipe-user-pages-soft. */
+static int
+fault_pipe_size(int fd)
+{
+	if (!FAULT_ON(REAPER_PIPE_SIZE_EPERM))
+		return fcntl(fd, F_SETPIPE_SZ, ROLE_LOG_READ_MAX);
+	errno = EPERM;
+	return -1;
+}
+#else
+#define fault_pipe_size(fd) fcntl((fd), F_SETPIPE_SZ, ROLE_LOG_READ_MAX)
+#endif
+
+static void
+pipe_grow(int fd)
+{
+	static bool warned;
+
+	if (fault_pipe_size(fd) >= 0 || warned)
+		return;
+	warned = true;
+	diag_warn("Failed to make the container's output pipes %d bytes"
+	    " (fs.pipe-max-size, fs.pipe-user-pages-soft); they keep the"
+	    " kernel's size:", ROLE_LOG_READ_MAX);
+}
 
 static int
 pipe_pair(int *r, int *w)
@@ -32,6 +69,7 @@ pipe_pair(int *r, int *w)
 		return -1;
 	*r = p[0];
 	*w = p[1];
+	pipe_grow(*r);
 	/* the reaper's copy: read by the logger with non-blocking reads */
 	return io_set_nonblock(*r, true);
 }

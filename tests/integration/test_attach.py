@@ -11,6 +11,7 @@ Case.attach() returns once the monitor has accepted the client, so the
 client sees all output produced from then on.
 """
 
+import ctypes
 import os
 import re
 import resource
@@ -22,7 +23,8 @@ import time
 from harness import (DEADLINE, IN_CREATE, IN_MOVED_TO, K8S_RE, AttachClient,
                      Case, Inotify, Skip, children, holds_for, need_attach,
                      proc_cmdline_raw, proc_fds, proc_status, reconstruct,
-                     ref_differs, timeout, wait_for)
+                     read_file, ref_differs, timeout, wait_for)
+from test_log import CHUNK_SCRIPT, READ_MAX, chunk_stamps
 
 # A 64 KiB pattern written with one write(2) by the container (dd from a
 # file in /dev/shm, the spec's writable tmpfs).
@@ -224,6 +226,7 @@ def test_row26_leave_stdin_open():
         c.bundle(["/bin/cat"])
         c.start(extra=["-i", "--leave-stdin-open"])
         first = c.attach()
+        clients = [first]
         c.runc_start()
         first.send("first\n")
         first.shutdown_wr()
@@ -368,6 +371,141 @@ def test_sec7_stalled_client_others_get_everything():
         # whole records, in order, from the start: a prefix of the output
         assert got == (PATTERN * chunks)[:len(got)], \
             "the stalled client's records are not the output's start"
+
+
+# ---------------------------------------------------------------------------
+# Send buffers and the read size (README "Performance", security.md 7)
+
+# logger.h: the send buffer asked for each client, the bound on all of
+# them as granted, and the read sizes (sndbuf.c)
+CLIENT_SNDBUF = 1 << 20
+CLIENT_SNDBUFS_TOTAL = 16 << 20
+READ_MIN = 65536
+
+
+def _chunk_max(sndbuf):
+    """sndbuf.c log_chunk_max(): a quarter of the buffer, in whole steps of
+    READ_MIN, within [READ_MIN, READ_MAX]."""
+    n = sndbuf // 4
+    n -= n % READ_MIN
+    return min(max(n, READ_MIN), READ_MAX)
+
+
+def _sndbuf_of(pid, fd):
+    """SO_SNDBUF of another process's socket (pidfd_getfd(2), as root)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        n = libc.syscall(438, pidfd, fd, 0)  # SYS_pidfd_getfd, every arch
+        if n < 0:
+            e = ctypes.get_errno()
+            raise OSError(e, "pidfd_getfd(%d, %d): %s" % (
+                pid, fd, os.strerror(e)))
+        with socket.socket(fileno=n) as s:
+            return s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+    finally:
+        os.close(pidfd)
+
+
+def _logger_sndbufs(c):
+    """The send buffers of the attach client sockets the logger holds."""
+    accepted = set()
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            fl = line.split()
+            if len(fl) >= 8 and fl[4] == "0005" and fl[5] == "03":
+                accepted.add(fl[6])
+    pid = next(p for p in c.monitor_pids()
+               if proc_cmdline_raw(p).startswith(b"conmon: logger"))
+    return sorted(_sndbuf_of(pid, fd) for fd, t in proc_fds(pid).items()
+                  if t.startswith("socket:[") and t[8:-1] in accepted)
+
+
+@timeout(120)
+@ref_differs("2.1.6 keeps the default send buffer and reads 8 KiB at once")
+def test_client_send_buffers_set_the_read_size():
+    """Each client's socket gets a send buffer of 1 MiB asked (2 MiB as the
+    kernel counts it, capped by net.core.wmem_max) while all raised ones
+    together stay within 16 MiB; past that a client keeps the default
+    (security.md 7: kernel memory a client that does not read holds).
+    The logger reads no more than the smallest buffer of an attached
+    client takes (a quarter of it, 64-256 KiB): 256 KiB written at once
+    come in one read or in several, told by the log's timestamps (one a
+    read); a client leaving gives its share back. Every client gets all
+    the output."""
+    need_attach()
+    wmem_max = int(read_file("/proc/sys/net/core/wmem_max"))
+    default = int(read_file("/proc/sys/net/core/wmem_default"))
+    granted = 2 * min(CLIENT_SNDBUF, wmem_max)
+    raised, total = 0, 0
+    while total + 2 * CLIENT_SNDBUF <= CLIENT_SNDBUFS_TOTAL:
+        raised += 1
+        total += granted
+    assert raised <= 64, "%d clients before the bound: wmem_max %d" % (
+        raised, wmem_max)
+
+    def reads(*bufs):
+        return READ_MAX // min(_chunk_max(b) for b in bufs)
+
+    def step(n):
+        """Write n; every client reads it (their queues stay empty)."""
+        stamps = chunk_stamps(c, n)
+        for cl in clients:
+            cl.wait_output("end-%d\n" % n, stream=2)
+        return stamps
+
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c", CHUNK_SCRIPT], shared=True)
+        c.start()
+        first = c.attach()
+        clients = [first]
+        c.runc_start()
+        c.wait_log("ready\n")
+        got = _logger_sndbufs(c)
+        assert got == [granted], "send buffers %r, want [%d]" % (got, granted)
+        n = step(1)
+        assert n == reads(granted), "one client: %d reads of 256 KiB, " \
+            "want %d" % (n, reads(granted))
+
+        clients += [c.attach() for _ in range(raised)]
+        got = _logger_sndbufs(c)
+        want = sorted([granted] * raised + [default])
+        assert got == want, "%d clients: send buffers %r, want %r" % (
+            len(clients), got, want)
+        n = step(2)
+        assert n == reads(granted, default), "with a client of the " \
+            "default buffer: %d reads, want %d" % (n, reads(granted, default))
+
+        # the last one kept the default: without it, larger reads again
+        clients.pop().close()
+        wait_for(lambda: len(_logger_sndbufs(c)) == raised,
+                 what="the logger to let the client go")
+        n = step(3)
+        assert n == reads(granted), "the small buffer gone: %d reads, " \
+            "want %d" % (n, reads(granted))
+
+        # a raised one leaves: the next client is raised in its place
+        clients.pop().close()
+        wait_for(lambda: len(_logger_sndbufs(c)) == raised - 1,
+                 what="the logger to let the client go")
+        clients.append(c.attach())
+        got = _logger_sndbufs(c)
+        assert got == [granted] * raised, "send buffers %r after one " \
+            "left and one came, want %d of %d" % (got, raised, granted)
+        for i in range(4, 9):
+            assert step(i) == reads(granted), "write %d: not %d reads" % (
+                i, reads(granted))
+        assert c.wait_exit() == "0", "exit file"
+        out = _stream(c, "stdout")
+        assert out.endswith(b"end-8\n"), "log stdout ends %r" % out[-40:]
+        for cl in clients:
+            cl.read_to_eof()
+            assert out.endswith(cl.output(2)), "client %s: %d bytes, " \
+                "not the end of the log's %d" % (
+                    cl.name, len(cl.output(2)), len(out))
+        assert first.output(2) == out, "the first client got %d of %d " \
+            "bytes" % (len(first.output(2)), len(out))
 
 
 # ---------------------------------------------------------------------------

@@ -347,7 +347,7 @@ def test_sec37_logger_crash_loop_backoff():
 def test_sec36_logger_crash_after_bytes_loses_one_buffer():
     """logger.crash_after_bytes=300000: every logger crashes after
     reading 300 kB, losing the chunk it had just read: at most one read
-    buffer (64 KiB) per crash, the rest of the output in order; exit
+    buffer (256 KiB, logger.h LOG_READ_MAX) per crash, the rest of the output in order; exit
     file right. Prints what each crash lost."""
     n = 20000
     with Case() as c:
@@ -368,7 +368,7 @@ def test_sec36_logger_crash_after_bytes_loses_one_buffer():
         assert len(lost) <= len(crashes), \
             "%d gaps for %d crashes: %r" % (len(lost), len(crashes), lost)
         for off, ln in lost:
-            assert ln <= 65536, "one crash lost %d bytes at %d (more than " \
+            assert ln <= 262144, "one crash lost %d bytes at %d (more than " \
                 "one read buffer)" % (ln, off)
         print("%d bytes written, %d logged; %d crashes lost %s bytes "
               "(at offsets %s)" % (
@@ -436,7 +436,7 @@ def test_logger_slow_ms_backpressure():
     chunk. The container is slowed by the full pipe (its own clock says
     so), nothing is lost, and the log is complete when the exit file
     appears."""
-    n = 12000                           # 1.2 MB: about 19 chunks or more
+    n = 48000                   # 4.8 MB: about 19 chunks of 256 KiB or more
     with Case() as c:
         want = numbered("S", n, width=100)
         c.bundle(["/bin/sh", "-c",
@@ -457,7 +457,7 @@ def test_logger_slow_ms_backpressure():
         secs = [int(t[11:13]) * 3600 + int(t[14:16]) * 60 + float(t[17:29])
                 for t in stamps]
         pauses = [y - x for x, y in zip(secs, secs[1:])]
-        assert len(stamps) >= len(want) // 65536, stamps
+        assert len(stamps) >= len(want) // 262144, stamps
         assert min(pauses) >= 0.095, "chunks %.3f s apart" % min(pauses)
         # the container wrote ahead of the logger by at most the pipe
         assert ran >= 0.1 * (len(stamps) - 3), \
@@ -652,6 +652,47 @@ def test_sec27_reaper_exit_write_eio_exec_sync_record():
         assert not os.path.exists(s.exit_file)
         print("final sync record {\"data\": 5} after the failed exit "
               "file; status 1")
+
+
+# --------------------------------------------------------------------------
+# reaper.pipe_size_eperm (README "Performance": the output pipes)
+
+def test_reaper_pipe_size_eperm():
+    """reaper.pipe_size_eperm: the kernel refuses to grow the container's
+    output pipes to 256 KiB (as for a rootless user over
+    fs.pipe-user-pages-soft): the reaper says so once, with the reason,
+    the pipes keep the kernel's 64 KiB, and the container runs and is
+    logged whole."""
+    n = 4000
+    with Case() as c:
+        want = numbered("E", n, width=100)
+        c.bundle(["/bin/sh", "-c",
+                  "echo up; while [ ! -e /shared/go ]; do sleep 0.02; "
+                  "done; " + numbered_script("E", n, width=100) +
+                  "; exit 0"], shared=True)
+        m, log = fault_case(c, "reaper.pipe_size_eperm")
+        c.runc_start()
+        c.wait_log("up\n")
+        for fd in (1, 2):
+            p = os.open("/proc/%d/fd/%d" % (m.container_pid, fd),
+                        os.O_WRONLY | os.O_NONBLOCK)
+            try:
+                size = fcntl.fcntl(p, fcntl.F_GETPIPE_SZ)
+            finally:
+                os.close(p)
+            assert size == 65536, "fd %d: a pipe of %d bytes" % (fd, size)
+        c.touch_shared("go")
+        assert c.wait_exit() == "0", "exit file"
+        said = log.grep(warning("Failed to make the container's output "
+                                "pipes 262144 bytes (fs.pipe-max-size, "
+                                "fs.pipe-user-pages-soft); they keep the "
+                                "kernel's size: Operation not permitted"))
+        assert len(said) == 1, "want the refusal said once: %r" % (
+            log.grep("pipe"))
+        got = reconstruct(c.log(), "stdout")
+        assert got == b"up\n" + want, "log: %d of %d bytes" % (
+            len(got), 3 + len(want))
+        print("refused, said once; 64 KiB pipes; %d bytes logged" % len(got))
 
 
 # --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 """Logging: k8s-file format, limits, modes, drivers (spec 9.1-9.3, 9.5,
 9.6, 9.8, 9.9, 10.2)."""
 
+import fcntl
 import hashlib
 import os
 import select
@@ -58,6 +59,66 @@ def test_k8s_long_line_1mib():
         got = reconstruct(recs, "stdout")
         assert got == b"x" * n, "reconstructed %d bytes, want %d x" % (
             len(got), n)
+
+
+# logger.h LOG_READ_MAX, role.h ROLE_LOG_READ_MAX: what one read of the
+# logger takes at most, and the size the reaper gives the output pipes
+READ_MAX = 262144
+# One write(2) of READ_MAX bytes of 16-byte lines by the container each
+# time it is told to (/shared/go<N>), each followed by a marker line.
+CHUNK_LINE = b"0123456789abcde\n"
+CHUNK_SCRIPT = ("yes 0123456789abcde | head -c %d > /dev/shm/p; echo ready; "
+                "for n in 1 2 3 4 5 6 7 8; do "
+                "while [ ! -e /shared/go$n ]; do sleep 0.02; done; "
+                "dd if=/dev/shm/p bs=%d count=1 2>/dev/null; echo end-$n; "
+                "done; exit 0" % (READ_MAX, READ_MAX))
+
+
+def chunk_stamps(c, n):
+    """/shared/go<n>, then the distinct timestamps of the records of that
+    write (the logger takes one per read: README "How the processes
+    fit"). The write went into an empty pipe: the previous marker was in
+    the log, and a write that fits the pipe wakes its reader only at its
+    end, so each read the logger made took what the pipe held then."""
+    c.touch_shared("go%d" % n)
+    c.wait_log("end-%d\n" % n)
+    recs = [r for r in c.log() if r[1] == "stdout"]
+    first = next(i for i, r in enumerate(recs)
+                 if r[3] == (b"ready" if n == 1 else b"end-%d" % (n - 1)))
+    last = next(i for i, r in enumerate(recs) if r[3] == b"end-%d" % n)
+    got = reconstruct(recs[first + 1:last])
+    want = CHUNK_LINE * (READ_MAX // len(CHUNK_LINE))
+    assert got == want, "write %d: %d bytes logged, want %d" % (
+        n, len(got), len(want))
+    return len({r[0] for r in recs[first + 1:last]})
+
+
+@ref_differs("2.1.6 keeps the kernel's 64 KiB pipes and reads 8 KiB at once")
+def test_output_pipes_hold_one_read():
+    """The container's stdout and stderr are pipes of 256 KiB (README
+    "Performance": the logger reads up to that much at once; F_GETPIPE_SZ
+    through /proc/<pid>/fd), and 256 KiB written at once with no attach
+    client reach the log from one read: one timestamp."""
+    with Case() as c:
+        c.bundle(["/bin/sh", "-c", CHUNK_SCRIPT], shared=True)
+        m = c.start()
+        c.runc_start()
+        c.wait_log("ready\n")
+        for fd in (1, 2):
+            p = os.open("/proc/%d/fd/%d" % (m.container_pid, fd),
+                        os.O_WRONLY | os.O_NONBLOCK)
+            try:
+                size = fcntl.fcntl(p, fcntl.F_GETPIPE_SZ)
+            finally:
+                os.close(p)
+            assert size == READ_MAX, "fd %d: a pipe of %d bytes, want %d" % (
+                fd, size, READ_MAX)
+        n = chunk_stamps(c, 1)
+        assert n == 1, "%d bytes written at once logged with %d " \
+            "timestamps: not one read" % (READ_MAX, n)
+        for i in range(2, 9):
+            c.touch_shared("go%d" % i)
+        assert c.wait_exit() == "0", "exit file"
 
 
 @timeout(240)
