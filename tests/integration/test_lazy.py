@@ -31,10 +31,17 @@ def loggers(c):
 
 
 def logger_has_pipe(c):
+    """The logger holds the container's stdout pipe (the one the
+    container's fd 1 is), not merely some pipe: its event loop has pipes
+    of its own, so "any pipe" was true before the reaper handed it the
+    container's."""
+    want = os.readlink("/proc/%d/fd/1" % c.container_pid)
+    if not want.startswith("pipe:"):
+        raise AssertionError("container stdout is %r, not a pipe" % want)
     for pid in loggers(c):
         d = "/proc/%d/fd" % pid
         try:
-            if any(os.readlink(os.path.join(d, f)).startswith("pipe:")
+            if any(os.readlink(os.path.join(d, f)) == want
                    for f in os.listdir(d)):
                 return True
         except OSError:
