@@ -503,6 +503,15 @@ def descendants(pid):
     return out
 
 
+def pipe_size(pid, fd):
+    """F_GETPIPE_SZ of a process's pipe fd, through /proc/<pid>/fd."""
+    p = os.open("/proc/%d/fd/%d" % (pid, fd), os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        return fcntl.fcntl(p, fcntl.F_GETPIPE_SZ)
+    finally:
+        os.close(p)
+
+
 def proc_fds(pid):
     """{fd: readlink target} of a process."""
     d = "/proc/%d/fd" % pid

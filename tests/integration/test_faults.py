@@ -674,12 +674,7 @@ def test_reaper_pipe_size_eperm():
         c.runc_start()
         c.wait_log("up\n")
         for fd in (1, 2):
-            p = os.open("/proc/%d/fd/%d" % (m.container_pid, fd),
-                        os.O_WRONLY | os.O_NONBLOCK)
-            try:
-                size = fcntl.fcntl(p, fcntl.F_GETPIPE_SZ)
-            finally:
-                os.close(p)
+            size = harness.pipe_size(m.container_pid, fd)
             assert size == 65536, "fd %d: a pipe of %d bytes" % (fd, size)
         c.touch_shared("go")
         assert c.wait_exit() == "0", "exit file"

@@ -2,7 +2,6 @@
 """Logging: k8s-file format, limits, modes, drivers (spec 9.1-9.3, 9.5,
 9.6, 9.8, 9.9, 10.2)."""
 
-import fcntl
 import hashlib
 import os
 import select
@@ -10,8 +9,8 @@ import stat
 import time
 
 from harness import (IN_CREATE, IN_MOVED_TO, Case, Inotify, parse_k8s,
-                     procs_mentioning, read_file, reconstruct, ref_differs,
-                     timeout)
+                     pipe_size, procs_mentioning, read_file, reconstruct,
+                     ref_differs, timeout)
 
 
 def test_k8s_file_format_and_streams():
@@ -105,12 +104,7 @@ def test_output_pipes_hold_one_read():
         c.runc_start()
         c.wait_log("ready\n")
         for fd in (1, 2):
-            p = os.open("/proc/%d/fd/%d" % (m.container_pid, fd),
-                        os.O_WRONLY | os.O_NONBLOCK)
-            try:
-                size = fcntl.fcntl(p, fcntl.F_GETPIPE_SZ)
-            finally:
-                os.close(p)
+            size = pipe_size(m.container_pid, fd)
             assert size == READ_MAX, "fd %d: a pipe of %d bytes, want %d" % (
                 fd, size, READ_MAX)
         n = chunk_stamps(c, 1)

@@ -558,6 +558,21 @@ def test_kill9_broker_two_clients_stdin_streaming():
         assert "stdin-eof" in out, "stdin never closed"
 
 
+def echo_with_client(c):
+    """A container echoing its stdin line by line (-i), started, with one
+    attach client whose first line has come back. Returns (daemon pid,
+    client)."""
+    c.bundle(["/bin/sh", "-c",
+              "while read l; do echo \"in:$l\"; done; echo stdin-eof"])
+    c.start(extra=["-i"])
+    d = c.daemon_pid()
+    c.runc_start()
+    cl = c.attach()
+    cl.send("before\n")
+    cl.wait_output("in:before\n")
+    return d, cl
+
+
 @ref_differs("2.1.6 has no logger process")
 def test_kill9_logger_client_stays_attached():
     """kill -9 the logger while a client is attached to a container that
@@ -568,14 +583,7 @@ def test_kill9_logger_client_stays_attached():
     sent is missing; nothing is duplicated or out of order."""
     need_attach("-i")
     with Case() as c:
-        c.bundle(["/bin/sh", "-c",
-                  "while read l; do echo \"in:$l\"; done; echo stdin-eof"])
-        c.start(extra=["-i"])
-        d = c.daemon_pid()
-        c.runc_start()
-        cl = c.attach()
-        cl.send("before\n")
-        cl.wait_output("in:before\n")
+        d, cl = echo_with_client(c)
         lp = child_of_role(d, "logger")
         new, _tf, tr = kill_and_time(d, "logger", lp)
         assert new is not None and tr is not None, \
@@ -609,14 +617,7 @@ def test_input_waiting_survives_a_logger_death():
     in order, and its echo reaches the same client."""
     need_attach("-i")
     with Case() as c:
-        c.bundle(["/bin/sh", "-c",
-                  "while read l; do echo \"in:$l\"; done; echo stdin-eof"])
-        c.start(extra=["-i"])
-        d = c.daemon_pid()
-        c.runc_start()
-        cl = c.attach()
-        cl.send("before\n")
-        cl.wait_output("in:before\n")
+        d, cl = echo_with_client(c)
         # the client gets a chunk before the log does (README, step 4): a
         # logger stopped and killed between the two loses that chunk's log
         # records (security 36), which is not what this test is about

@@ -352,9 +352,13 @@ client_send(int fd, const void *buf, size_t len)
 	    "send: %s", strerror(errno));
 }
 
-/* Reads exactly len bytes from the container's side of the pty. */
+/*
+ * Reads exactly len bytes of a client's input from the logger's copy of
+ * its socket: input the broker must leave unread (the logger writes it to
+ * stdin, README "How the processes fit").
+ */
 static void
-expect_stdin(int fd, const char *want, size_t len)
+expect_waiting_input(int fd, const char *want, size_t len)
 {
 	char buf[65536];
 	size_t got = 0;
@@ -363,9 +367,9 @@ expect_stdin(int fd, const char *want, size_t len)
 	while (got < len) {
 		ssize_t n;
 
-		wait_readable(fd, "stdin");
+		wait_readable(fd, "client input");
 		n = read(fd, buf + got, len - got);
-		cr_assert_gt(n, 0, "stdin: %s", n == 0 ? "EOF" :
+		cr_assert_gt(n, 0, "client input: %s", n == 0 ? "EOF" :
 		    strerror(errno));
 		got += (size_t)n;
 	}
@@ -616,7 +620,7 @@ Test(broker, terminal_resize)
 	}
 	/* the client's input still waits in its socket, for the logger */
 	cr_assert_eq(io_set_nonblock(t.copy[0], true), 0);
-	expect_stdin(t.copy[0], "early\n", 6);
+	expect_waiting_input(t.copy[0], "early\n", 6);
 	(void)stop();
 	(void)close(master); /* test cleanup */
 	(void)close(slave);
@@ -649,7 +653,7 @@ Test(broker, new_pair_hands_clients_over_again)
 	expect_record(cl[0], CHAN_STREAM_STDOUT, "again");
 	expect_record(cl[1], CHAN_STREAM_STDOUT, "again");
 	cr_assert_eq(io_set_nonblock(t.copy[i], true), 0);
-	expect_stdin(t.copy[i], "meanwhile", 9);
+	expect_waiting_input(t.copy[i], "meanwhile", 9);
 	(void)stop();
 }
 
@@ -665,7 +669,7 @@ Test(broker, client_waits_for_a_pair)
 	send_peer(1, &t.logger);
 	i = logger_take();
 	cr_assert_eq(io_set_nonblock(t.copy[i], true), 0);
-	expect_stdin(t.copy[i], "wait", 4);
+	expect_waiting_input(t.copy[i], "wait", 4);
 	cr_assert_eq(stop().clients, 1);
 }
 
