@@ -101,8 +101,15 @@ input_step(struct log_client *c)
 	/* without stdin the record is simply read: spec 6.4, discarded */
 	n = client_recv(c, l->inbuf, LOG_INPUT_BUF,
 	    target >= 0 ? MSG_PEEK : 0, &flags);
-	if (n < 0)
-		return errno == EAGAIN ? LOG_STEP_EMPTY : LOG_STEP_DONE;
+	if (n < 0 && errno == EAGAIN)
+		return LOG_STEP_EMPTY;
+	if (n < 0) {
+		/* not a client's EOF, but its input cannot be read on: done
+		 * writing (spec 7.4), and said, with the reason */
+		diag_warn("attach: cannot read client %" PRIu32 "'s input;"
+		    " taken as its end:", c->id);
+		return LOG_STEP_DONE;
+	}
 	if (n == 0)
 		return LOG_STEP_DONE; /* spec 7.3: EOF, or a zero-length one */
 	len = log_input_len((size_t)n, flags);

@@ -965,8 +965,9 @@ say_death(struct mon *m, const struct mon_child *c, int status, int delay)
  * A dead child's last words, still queued when it is reaped before its
  * channel is read (e.g. mon_reap() in start_children(), or in
  * mon_children_up() inside the HELLO handler): the TRAP report of its
- * SIGSYS handler (security 39) and its DIAGs are said; nothing else from
- * a dead child is acted on.
+ * SIGSYS handler (security 39) and its DIAGs are said, and a logger's
+ * ATT_STDIN_CLOSED is acted on (spec 7.4: the container reads EOF);
+ * nothing else from a dead child is.
  */
 static void
 last_words(struct mon *m, struct mon_child *c)
@@ -989,6 +990,13 @@ last_words(struct mon *m, struct mon_child *c)
 			(void)on_trap(m, c, &msg); /* always 0 */
 		else if (msg.type == CHAN_DIAG)
 			(void)on_diag(m, c, &msg); /* always 0 */
+		else if (msg.type == CHAN_ATT_STDIN_CLOSED &&
+		    c == &m->logger)
+			/* a logger that closed stdin and died at once: our copy
+			 * goes too, or the container never reads EOF and the
+			 * next logger is handed stdin again (its checks: once,
+			 * with a pipe; refused is harmless here) */
+			(void)on_stdin_closed(m, c, &msg);
 	}
 }
 

@@ -6,7 +6,8 @@ import os
 import signal
 import stat
 
-from harness import Case, can_lower_oom_score, read_file, ref_differs, wait_for
+from harness import (Case, can_lower_oom_score, pipe_size, read_file,
+                     ref_differs, wait_for)
 
 
 def _recorded(c, rtdir):
@@ -63,6 +64,29 @@ def test_runtime_argv_minimal():
                 c.cid]
         assert r["argv"] == want, "runtime argv %r, want %r" % (r["argv"],
                                                                 want)
+        _finish(c, m)
+
+
+@ref_differs("2.1.6 never resizes the output pipes")
+def test_output_pipes_default_size_without_pipe_privilege():
+    """A monitor without CAP_SYS_RESOURCE and CAP_SYS_ADMIN (as rootless
+    podman's, whose pipe pages count against fs.pipe-user-pages-soft)
+    leaves the container's output pipes at the kernel's 64 KiB: growing
+    them would use up that user's allowance four times sooner, and past
+    it every new pipe of the user gets 2 pages. With them (root), the
+    pipes are 256 KiB (test_log.py, test_output_pipes_hold_one_read)."""
+    with Case() as c:
+        wrapper = os.path.join(c.dir, "conmon-nopipecaps")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\nexec setpriv --inh-caps=-sys_resource,"
+                    "-sys_admin --bounding-set=-sys_resource,-sys_admin "
+                    "-- %s \"$@\"\n" % c.conmon)
+        os.chmod(wrapper, 0o755)
+        c.conmon = wrapper
+        m, r = _fake_run(c)
+        for fd in (1, 2):
+            size = pipe_size(m.container_pid, fd)
+            assert size == 65536, "fd %d: a pipe of %d bytes" % (fd, size)
         _finish(c, m)
 
 
