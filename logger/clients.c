@@ -243,6 +243,9 @@ client_end(struct log_client *c, const char *why)
 	client_wev(c, false);
 	client_queue_free(c);
 	c->out_done = true;
+	/* no more sends: its share of the send-buffer budget, and of the
+	 * read size, goes now, not when its input ends too */
+	log_client_sndbuf_release(l, c);
 	(void)shutdown(c->fd, SHUT_WR); /* it may have left already */
 	log_client_check_done(c);
 }

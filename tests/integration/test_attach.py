@@ -432,8 +432,9 @@ def test_client_send_buffers_set_the_read_size():
     The logger reads no more than the smallest buffer of an attached
     client takes (a quarter of it, 64-256 KiB): 256 KiB written at once
     come in one read or in several, told by the log's timestamps (one a
-    read); a client leaving gives its share back. Every client gets all
-    the output."""
+    read); a client leaving gives its share back, and so does one whose
+    output ended (a send failed) while its input stays open. Every client
+    gets all the output."""
     need_attach()
     wmem_max = int(read_file("/proc/sys/net/core/wmem_max"))
     default = int(read_file("/proc/sys/net/core/wmem_default"))
@@ -494,8 +495,24 @@ def test_client_send_buffers_set_the_read_size():
         assert got == [granted] * raised, "send buffers %r after one " \
             "left and one came, want %d of %d" % (got, raised, granted)
         for i in range(4, 9):
-            assert step(i) == reads(granted), "write %d: not %d reads" % (
-                i, reads(granted))
+            if i == 6:
+                # one more keeps the default buffer; then its output ends
+                # (it shuts its read side: the next send fails) while its
+                # input stays open: its share goes when the output ends
+                late = c.attach()
+                clients.append(late)  # it reads this write whole
+                n = step(i)
+                clients.remove(late)
+                assert n == reads(granted, default), "write %d with a " \
+                    "client of the default buffer: %d reads, want %d" % (
+                        i, n, reads(granted, default))
+                late.sock.shutdown(socket.SHUT_RD)
+            elif i == 7:
+                step(i)  # its first send fails here: its output ends
+            else:
+                assert step(i) == reads(granted), "write %d: not %d " \
+                    "reads" % (i, reads(granted))
+        late.close()
         assert c.wait_exit() == "0", "exit file"
         out = _stream(c, "stdout")
         assert out.endswith(b"end-8\n"), "log stdout ends %r" % out[-40:]
