@@ -12,7 +12,6 @@
 #define VIGIL_ATT_BROKER_H
 
 #include <sys/ioctl.h>
-#include <sys/queue.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,6 +22,7 @@
 #include "common/chan_msg.h"
 #include "common/diag.h"
 #include "common/role.h"
+#include "common/tailq.h"
 
 struct event;
 struct event_base;

@@ -18,6 +18,7 @@
 
 #include "common/chan.h"
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "common/fault.h"
 #include "common/io.h"
 #include "common/sandbox.h"
@@ -237,7 +238,7 @@ att_chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 			if (errno == EAGAIN)
 				return;
 			fatalx("bad message from the reaper: %s",
-			    why != NULL ? why : strerror(errno));
+			    why != NULL ? why : errtext(errno));
 		}
 		if (chan_msg_check(msg.type, msg.u.raw, msg.len, &why) < 0 ||
 		    att_reaper_handlers[msg.type] == NULL ||

@@ -62,7 +62,7 @@ How each figure is measured:
  5. Machine limits in the same run: bench/pipecopy copies gen's output from
     pipes into the same directory's file system (read/write of 64 KiB, fsync
     only with BENCH_SYNC_LOG=1), with the same writes; Pss of bench/idle
-    (static glibc, only pause()s) and bench/idle0 (no libc), one copy and as
+    (static musl, only pause()s) and bench/idle0 (no libc), one copy and as
     many copies as containers; bench/spawn's fork+execve+waitpid of the
     static bench/true, and exec -> exit of bench/true on figure 3's clock
     (mlaunch), the launcher's floor.
@@ -811,7 +811,7 @@ TABLE += [
      "%", "hi", None),
     ("attach_rtt", "4", "attach stdin -> echo round trip (64 bytes, cat)",
      "us", "lo", 1.0),
-    ("spawn", "5", "fork+exec+wait of a static `true`", "ms", "lo", None),
+    ("spawn", "5", "fork+exec+wait of a static `true` (musl)", "ms", "lo", None),
     ("pss_1_nolibc", "5", "PSS of a waiting process without libc, 1 copy",
      "kB", "lo", None),
     ("pss_n_nolibc", "5", "PSS of a waiting process without libc, "
@@ -989,9 +989,9 @@ def main():
     print_table(rows, mons)
     print("min and median over the runs (for MiB/s and % the min is the "
           "worst run); machine = figure 5's limit for that row: the "
-          "pipe->file copy (log rows), a static glibc process that only "
+          "pipe->file copy (log rows), a static musl process that only "
           "waits (PSS/RSS rows, per process), exec -> exit of a static "
-          "`true` on the launcher's clock (launcher row)")
+          "musl `true` on the launcher's clock (launcher row)")
     write_tsv(rows, mons)
     print("\nwritten: %s" % os.path.join(BIN, "results.tsv"))
     if R.failures:

@@ -2,7 +2,7 @@
 /*
  * bench/idle0.c: the absolute floor for one waiting process: no libc at
  * all (x86-64 only; gcc -static -nostdlib), pause(2) in a loop. Beside
- * bench/idle.c it shows what a static glibc costs by itself.
+ * bench/idle.c it shows what a static C library costs by itself.
  */
 #if !defined(__x86_64__)
 #error "idle0 is x86-64 only"

@@ -15,6 +15,7 @@
 
 #include "common/chan.h"
 #include "common/diag.h"
+#include "common/errtext.h"
 
 static enum diag_level level = DIAG_WARN;
 static int child_chan = -1;
@@ -145,9 +146,9 @@ vdiag(enum diag_level l, int err, const char *fmt, va_list ap)
 	if ((size_t)n >= sizeof(buf))
 		n = sizeof(buf) - 1;
 	if (err != 0) {
-		/* conmon's helpers append one space and strerror(errno) */
+		/* conmon's helpers append one space and errtext(errno) */
 		int m = snprintf(buf + n, sizeof(buf) - (size_t)n, " %s",
-		    strerror(err));
+		    errtext(err));
 		if (m > 0)
 			n += m;
 		if ((size_t)n >= sizeof(buf))

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "common/fault.h"
 
 /*
@@ -278,7 +279,7 @@ fault_syscall(const char *name)
 	else
 		errno = EINVAL; /* fault_parse() let no other name in */
 	diag_warnx("fault injection: %s was not trapped: returned %ld (%s)",
-	    name, rc, strerror(errno));
+	    name, rc, errtext(errno));
 }
 
 void

@@ -2,6 +2,7 @@
 /* common/io.c: EINTR-safe, short-write-safe I/O helpers. */
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -109,4 +110,14 @@ io_take_fds(struct msghdr *mh, int *fds, size_t max)
 		}
 	}
 	return n;
+}
+
+/* the kernel's struct mmsghdr layout, which io_sendmmsg relies on */
+_Static_assert(sizeof(struct msghdr) == 56 && sizeof(struct mmsghdr) == 64,
+    "struct mmsghdr is not the x86-64/aarch64 kernel's");
+
+int
+io_sendmmsg(int fd, struct mmsghdr *mm, unsigned int n, int flags)
+{
+	return (int)syscall(SYS_sendmmsg, fd, mm, n, flags);
 }

@@ -35,5 +35,16 @@ void *io_buf_new(size_t);
  */
 struct msghdr;
 size_t io_take_fds(struct msghdr *mh, int *fds, size_t max);
+/*
+ * sendmmsg(2) made as the system call itself, EINTR not retried (the
+ * callers' sockets are non-blocking). musl's sendmmsg() on 64-bit hosts
+ * makes one sendmsg() call a message (its struct msghdr has int fields
+ * where the kernel's are size_t): the caller zeroes each entry before
+ * filling it, so the padding after musl's int fields reads as the upper
+ * half of the kernel's size_t, and passes no control data.
+ */
+struct mmsghdr;
+int io_sendmmsg(int fd, struct mmsghdr *mm, unsigned int n, int flags)
+    VIGIL_MUST_CHECK;
 
 #endif

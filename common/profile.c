@@ -17,6 +17,7 @@
 
 #include <seccomp.h>
 
+#include "common/errtext.h"
 #include "common/num.h"
 #include "common/profile.h"
 
@@ -519,7 +520,7 @@ profile_apply(const struct profile *prof, void *ctx, char *err, size_t errlen)
 		if (rc < 0) {
 			if (err != NULL && errlen > 0)
 				(void)snprintf(err, errlen, "line %u: %s: %s",
-				    r->line, r->name, strerror(-rc));
+				    r->line, r->name, errtext(-rc));
 			errno = -rc;
 			return -1;
 		}

@@ -12,7 +12,6 @@
 #include <sys/wait.h>
 
 #include <linux/filter.h>
-#include <linux/prctl.h>
 #include <linux/seccomp.h>
 
 #include <dirent.h>
@@ -34,6 +33,7 @@
 
 #include "common/chan.h"
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "common/io.h"
 #include "common/profile.h"
 #include "common/sandbox.h"
@@ -92,17 +92,25 @@ static bool sandbox_measuring;
 #endif
 
 /*
- * malloc_trim(0): free heap pages back to the kernel. Not in SANITIZE=1
- * builds: ASan's allocator replaces glibc's, and this call would be
- * glibc malloc's first use there, whose set-up asks getrandom() for its
- * tcache key after the filter is loaded.
+ * malloc_trim(0): free heap pages back to the kernel. glibc only: musl's
+ * allocator, the shipped binary's, gives freed groups back itself and has
+ * no such call. Not in SANITIZE=1 builds: ASan's allocator replaces
+ * glibc's, and this call would be glibc malloc's first use there, whose
+ * set-up asks getrandom() for its tcache key after the filter is loaded.
  */
 static void
 sandbox_malloc_trim(void)
 {
-#ifndef VIGIL_SANITIZE
+#if defined(__GLIBC__) && !defined(VIGIL_SANITIZE)
 	(void)malloc_trim(0); /* 1: memory was released, 0: none */
 #endif
+}
+
+/* Every fd from lowfd up closed (close_range(2): musl has no wrapper). */
+static int
+sandbox_close_range(unsigned int lowfd)
+{
+	return (int)syscall(SYS_close_range, lowfd, ~0U, 0U);
 }
 
 /* "<step>: <strerror>", errno kept; always -1. */
@@ -112,7 +120,7 @@ sandbox_fail(char *err, size_t errlen, const char *step)
 	int saved = errno;
 
 	if (err != NULL && errlen > 0)
-		(void)snprintf(err, errlen, "%s: %s", step, strerror(saved));
+		(void)snprintf(err, errlen, "%s: %s", step, errtext(saved));
 	errno = saved;
 	return -1;
 }
@@ -285,7 +293,7 @@ sandbox_fds(int chan_fd)
 	} else if (dup3(chan_fd, SANDBOX_CHAN_FD, O_CLOEXEC) < 0) {
 		return -1; /* the old number is closed below */
 	}
-	if (close_range(SANDBOX_CHAN_FD + 1, ~0U, 0) == 0)
+	if (sandbox_close_range(SANDBOX_CHAN_FD + 1) == 0)
 		return 0;
 	if (errno != ENOSYS && errno != EINVAL)
 		return -1;
@@ -952,7 +960,7 @@ sandbox_prepare_start(int nice)
 		if (p[1] != SANDBOX_CHAN_FD &&
 		    dup3(p[1], SANDBOX_CHAN_FD, O_CLOEXEC) < 0)
 			_exit(1);
-		(void)close_range(SANDBOX_CHAN_FD + 1, ~0U, 0); /* tidiness */
+		(void)sandbox_close_range(SANDBOX_CHAN_FD + 1); /* tidiness */
 		sandbox_compile_out(SANDBOX_CHAN_FD);
 	}
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);

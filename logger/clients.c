@@ -23,6 +23,7 @@
 
 #include "common/chan.h"
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "common/io.h"
 #include "logger/logger.h"
 
@@ -301,7 +302,7 @@ client_flush(struct log_client *c)
 			mm[i].msg_hdr.msg_iovlen = (size_t)niov[i];
 		}
 		/* SOCK_SEQPACKET: each record goes whole, or not at all */
-		sent = sendmmsg(c->fd, mm, (unsigned)k,
+		sent = io_sendmmsg(c->fd, mm, (unsigned)k,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (sent > 0) {
 			while (sent-- > 0)
@@ -448,7 +449,7 @@ client_chunk(struct log_client *c, unsigned char *stream, const char *data,
 	}
 	if (c->q.records == 0 && !c->wev_on) {
 		/* SOCK_SEQPACKET: each record goes whole, or not at all */
-		sent = sendmmsg(c->fd, mm, (unsigned)k,
+		sent = io_sendmmsg(c->fd, mm, (unsigned)k,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (sent < 0 && (errno == ENOBUFS || errno == ENOMEM)) {
 			/* no memory for them: dropped, no EV_WRITE would come */
@@ -738,7 +739,7 @@ peer_read(struct logger *l)
 		if (errno == EAGAIN)
 			return 0;
 		diag_warnx("bad message from the broker: %s",
-		    why != NULL && errno == EPROTO ? why : strerror(errno));
+		    why != NULL && errno == EPROTO ? why : errtext(errno));
 		peer_lost(l);
 		return 0;
 	}

@@ -16,6 +16,7 @@
 
 #include "common/chan_msg.h"
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "logger/logger.h"
 #include "logger/journald.h"
 
@@ -204,7 +205,7 @@ lost(struct logger *l, size_t msglen)
 	l->bytes_lost += msglen;
 	if (!jd->failing)
 		diag_warnx("sd_journal_sendv: %s; journal entries are being "
-		    "lost", strerror(saved));
+		    "lost", errtext(saved));
 	jd->failing = true;
 	if (saved == ECONNREFUSED || saved == ENOTCONN ||
 	    saved == ECONNRESET)

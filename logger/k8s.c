@@ -13,6 +13,10 @@
 #include "common/chan_msg.h"
 #include "logger/k8s.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* "YYYY-MM-DDThh:mm:ss." before the nanoseconds, "+hh:mm" after them. */
 #define LOG_K8S_TS_SEC_LEN 20
 #define LOG_K8S_TS_NSEC_LEN 9
@@ -185,6 +189,65 @@ log_k8s_count(struct log_k8s_limit *lim, size_t size)
 	log_k8s_add(&lim->global_counted, size);
 }
 
+/*
+ * The line scan and the content copy, 16 bytes a step where the CPU has
+ * SSE2 (every x86-64). musl's memchr() goes a word at a time and its
+ * memcpy() aligns byte by byte around a rep movsq, which for 80-byte
+ * lines cost more than formatting them (bench figure 2: 0.29 against
+ * 0.12 ms of CPU per MiB with glibc's). Every load and store stays
+ * within [p, p + n): the last step overlaps the one before it instead of
+ * reading past the end.
+ */
+static const char *
+log_k8s_find_lf(const char *p, size_t n)
+{
+#ifdef __SSE2__
+	const __m128i lf = _mm_set1_epi8('\n');
+	size_t i;
+	unsigned m;
+
+	if (n < 16)
+		return memchr(p, '\n', n);
+	for (i = 0; i + 16 <= n; i += 16) {
+		m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)(p + i)),
+		    lf));
+		if (m != 0)
+			return p + i + __builtin_ctz(m);
+	}
+	if (i == n)
+		return NULL;
+	/* the last 16 bytes; those before i hold no LF */
+	m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+	    _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16)), lf));
+	return m != 0 ? p + n - 16 + __builtin_ctz(m) : NULL;
+#else
+	return memchr(p, '\n', n);
+#endif
+}
+
+static void
+log_k8s_copy(char *dst, const char *src, size_t n)
+{
+#ifdef __SSE2__
+	size_t i;
+
+	if (n < 16) {
+		memcpy(dst, src, n);
+		return;
+	}
+	for (i = 0; i + 16 <= n; i += 16)
+		_mm_storeu_si128((__m128i *)(void *)(dst + i),
+		    _mm_loadu_si128((const __m128i *)(const void *)(src + i)));
+	if (i < n)
+		_mm_storeu_si128((__m128i *)(void *)(dst + n - 16),
+		    _mm_loadu_si128(
+			(const __m128i *)(const void *)(src + n - 16)));
+#else
+	memcpy(dst, src, n);
+#endif
+}
+
 /* spec 9.2: "<ts> <stream> <tag> <content>" LF, content byte for byte. */
 static size_t
 log_k8s_record(char *out, const char *ts, const char *stream, char tag,
@@ -198,7 +261,7 @@ log_k8s_record(char *out, const char *ts, const char *stream, char tag,
 	p += LOG_K8S_STREAM_LEN;
 	*p++ = tag;
 	*p++ = ' ';
-	memcpy(p, content, len);
+	log_k8s_copy(p, content, len);
 	p += len;
 	*p++ = '\n';
 	return (size_t)(p - out);
@@ -216,7 +279,7 @@ log_k8s_format(struct log_k8s_chunk *c, struct log_k8s_limit *lim,
 	while (c->off < c->len) {
 		p = c->data + c->off;
 		rest = c->len - c->off;
-		lf = memchr(p, '\n', rest);
+		lf = log_k8s_find_lf(p, rest);
 		len = lf != NULL ? (size_t)(lf - p) : rest;
 		/* spec 9.2 accounting: 43 + 2 + len + 1 */
 		size = LOG_K8S_OVERHEAD + len;

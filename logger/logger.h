@@ -13,8 +13,6 @@
 #ifndef VIGIL_LOGGER_H
 #define VIGIL_LOGGER_H
 
-#include <sys/queue.h>
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +20,7 @@
 #include "common/chan_msg.h"
 #include "common/diag.h"
 #include "common/role.h"
+#include "common/tailq.h"
 #include "logger/journald.h"
 #include "logger/k8s.h"
 #include "logger/queue.h"

@@ -16,6 +16,7 @@
 
 #include "common/chan.h"
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "common/fault.h"
 #include "common/hostile.h"
 #include "common/io.h"
@@ -111,7 +112,7 @@ chan_cb(evutil_socket_t fd, short what VIGIL_UNUSED, void *arg)
 		if (errno == EAGAIN)
 			return;
 		fatalx("bad message from the reaper: %s",
-		    why != NULL ? why : strerror(errno));
+		    why != NULL ? why : errtext(errno));
 	}
 	/* style.md: the fields too, even from the reaper (security 33) */
 	if (chan_msg_check(msg.type, msg.u.raw, msg.len, &why) < 0)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "common/io.h"
 #include "monitor/mon.h"
 
@@ -81,7 +82,7 @@ make_symlink(struct mon *m)
 		return; /* spec 7.1: --full-attach ignores --socket-dir-path */
 	if (symlink_path(m, path, sizeof(path)) < 0) {
 		mon_fail(m, "Failed to create symlink for notify socket %s",
-		    strerror(errno));
+		    errtext(errno));
 		return;
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
@@ -91,7 +92,7 @@ make_symlink(struct mon *m)
 	}
 	if (symlink(m->o->bundle_path, path) < 0) {
 		mon_fail(m, "Failed to create symlink for notify socket %s",
-		    strerror(errno));
+		    errtext(errno));
 		return;
 	}
 	m->att_link = strdup(path);
@@ -131,9 +132,9 @@ static int
 fifo(struct mon *m, const char *name, int *r, int *w)
 {
 	if (unlinkat(m->bundle_dirfd, name, 0) < 0 && errno != ENOENT)
-		diag_debug("unlink %s: %s", name, strerror(errno));
+		diag_debug("unlink %s: %s", name, errtext(errno));
 	if (mkfifoat(m->bundle_dirfd, name, 0660) < 0)
-		diag_debug("mkfifo %s: %s", name, strerror(errno));
+		diag_debug("mkfifo %s: %s", name, errtext(errno));
 	*r = openat(m->bundle_dirfd, name,
 	    O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (*r < 0)
@@ -150,23 +151,23 @@ fifos(struct mon *m)
 
 	if (rc == -1) {
 		mon_fail(m, "Failed to open terminal control fifo read half: %s",
-		    strerror(errno));
+		    errtext(errno));
 		return -1;
 	}
 	if (rc == -2) {
 		mon_fail(m, "Failed to open terminal control fifo write half: "
-		    "%s", strerror(errno));
+		    "%s", errtext(errno));
 		return -1;
 	}
 	rc = fifo(m, "winsz", &m->winsz_r, &m->winsz_w);
 	if (rc == -1) {
 		mon_fail(m, "Failed to open window resize control fifo read "
-		    "half: %s", strerror(errno));
+		    "half: %s", errtext(errno));
 		return -1;
 	}
 	if (rc == -2) {
 		mon_fail(m, "Failed to open window resize control fifo write "
-		    "half: %s", strerror(errno));
+		    "half: %s", errtext(errno));
 		return -1;
 	}
 	return 0;
@@ -192,14 +193,14 @@ mon_attach_create(struct mon *m)
 	    O_DIRECTORY | O_PATH | O_CLOEXEC);
 	if (m->bundle_dirfd < 0) {
 		mon_fail(m, "Failed to open bundle %s: %s", m->o->bundle_path,
-		    strerror(errno));
+		    errtext(errno));
 		return -1;
 	}
 	if (m->o->passthrough)
 		return mon_notify_create(m);
 	if (attach_socket(m) < 0) {
 		mon_fail(m, "Failed to create container attach socket: %s",
-		    strerror(errno));
+		    errtext(errno));
 		return -1;
 	}
 	make_symlink(m);

@@ -28,6 +28,7 @@
 #include <seccomp.h>
 
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "common/sandbox.h"
 #include "monitor/mon.h"
 
@@ -265,7 +266,7 @@ audit_take(struct mon_audit *a)
 		(void)snprintf(why, sizeof(why),
 		    "pidfd_getfd of its seccomp "
 		    "listener failed: %s",
-		    strerror(errno));
+		    errtext(errno));
 		audit_kill(a, why);
 		return;
 	}

@@ -28,6 +28,7 @@
 
 #include "common/chan.h"
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "common/fault.h"
 #include "common/io.h"
 #include "common/num.h"
@@ -68,7 +69,7 @@ send_to(struct mon *m, struct mon_child *c, unsigned type, const void *p,
 	/* security 35: a child that does not read its channel is hung; what
 	 * else it sent is not read, so it is killed once */
 	kill_child(c, err == EAGAIN ? "channel full, it stopped reading" :
-	    strerror(err));
+	    errtext(err));
 	/* a closed channel is a child already gone: its TRAP report or last
 	 * DIAG may still be queued, and says why (security 39) */
 	if (err != EAGAIN)
@@ -481,7 +482,7 @@ on_drained(struct mon *m, struct mon_child *c, const struct chan_msg *msg)
 		    (unsigned long long)d->bytes_lost);
 	if (d->sync_errno != 0)
 		diag_warnx("logger: failed to sync the log: %s",
-		    strerror(d->sync_errno));
+		    errtext(d->sync_errno));
 	mon_drained(m);
 	return 0;
 }
@@ -642,7 +643,7 @@ chan_read_batch(struct mon *m, struct mon_child *c)
 			 * first, then what it sent (its TRAP report) */
 			if (errno == ECONNRESET)
 				continue;
-			violation(c, errno == EPROTO ? why : strerror(errno));
+			violation(c, errno == EPROTO ? why : errtext(errno));
 			return;
 		}
 		/* security 34: a reopen is charged only when coalesced */

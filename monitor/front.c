@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "common/io.h"
 #include "common/num.h"
 #include "common/sandbox.h"
@@ -75,7 +76,7 @@ mon_oom_lower(struct mon *m)
 	ssize_t n;
 
 	if (fd < 0) {
-		diag_debug("cannot open oom_score_adj: %s", strerror(errno));
+		diag_debug("cannot open oom_score_adj: %s", errtext(errno));
 		return;
 	}
 	n = io_read(fd, m->oom_saved, sizeof(m->oom_saved) - 1);
@@ -85,7 +86,7 @@ mon_oom_lower(struct mon *m)
 			m->oom_changed = true;
 		else
 			diag_debug("cannot lower oom_score_adj: %s",
-			    strerror(errno));
+			    errtext(errno));
 	}
 	(void)close(fd); /* nothing buffered */
 }
@@ -206,7 +207,7 @@ mon_id_lookup(const char *path, const char *kind, const char *name,
 	if (rc < 0) {
 		(void)snprintf(msg, msglen, "Failed to find the sandbox %s %s "
 		    "(build setting %s): %s: %s", kind, name, setting, path,
-		    strerror(errno));
+		    errtext(errno));
 		return -1;
 	}
 	if (rc == 0) {
@@ -262,7 +263,7 @@ mon_child_identity(struct mon *m)
 		diag_debug("Landlock ABI %d: the children open no path", abi);
 	else if (sandbox_landlock_absent(errno))
 		diag_info("Landlock is not available (%s): the children run "
-		    "without a filesystem restriction", strerror(errno));
+		    "without a filesystem restriction", errtext(errno));
 	/* any other failure: each child fails its start naming the step */
 }
 

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "common/io.h"
 #include "common/sandbox.h"
 #include "monitor/mon.h"
@@ -297,7 +298,7 @@ terminal_arrived(struct mon *m)
 	}
 	if (rc < 0)
 		mon_fail(m, "Failed to receive console file descriptor: %s",
-		    strerror(errno));
+		    errtext(errno));
 	else
 		mon_fail(m, "Runtime did not set up terminal");
 	return false;
@@ -420,7 +421,7 @@ console_cb(evutil_socket_t fd VIGIL_UNUSED, short w VIGIL_UNUSED, void *arg)
 		mon_broker_pty(m);
 	else
 		mon_fail(m, "Failed to receive console file descriptor: %s",
-		    strerror(errno));
+		    errtext(errno));
 }
 
 /*
@@ -444,7 +445,7 @@ start_runtime(struct mon *m)
 		diag_warn("Failed to set up signal forwarding");
 	if (mon_runtime_spawn(m) < 0) {
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);
-		mon_fail(m, "Failed to fork the runtime: %s", strerror(errno));
+		mon_fail(m, "Failed to fork the runtime: %s", errtext(errno));
 		return;
 	}
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
@@ -518,7 +519,7 @@ daemon_setup(struct mon *m)
 	if (!m->o->passthrough)
 		stdio_to_devnull(m);
 	if (setsid() < 0)
-		diag_debug("setsid: %s", strerror(errno));
+		diag_debug("setsid: %s", errtext(errno));
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		mon_sync_report(m, -1, "Failed to set as subreaper", 26);
 		fatal("Failed to set as subreaper");
@@ -660,7 +661,7 @@ start_children(struct mon *m)
 			mon_broker_watch(m);
 	} else if (mon_child_spawn(m, &m->logger) < 0) {
 		mon_start_failed(m, "Failed to start the logger: %s",
-		    strerror(errno));
+		    errtext(errno));
 	} else if (m->att_listener >= 0) {
 		mon_broker_watch(m); /* started on demand (lazy.c) */
 	}

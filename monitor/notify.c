@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "common/notify.h"
 #include "monitor/mon.h"
 
@@ -94,7 +95,7 @@ notify_connect(struct mon *m)
 
 	if (len == 0 || len >= sizeof(sa.sun_path)) {
 		diag_warnx("Failed to connect to the sd-notify socket %s: %s",
-		    path, strerror(ENAMETOOLONG));
+		    path, errtext(ENAMETOOLONG));
 		return;
 	}
 	memcpy(sa.sun_path, path, len);
@@ -126,7 +127,7 @@ mon_notify_create(struct mon *m)
 		return 0;
 	if (notify_bind(m) < 0) {
 		mon_fail(m, "Failed to create notify socket: %s",
-		    strerror(errno));
+		    errtext(errno));
 		return -1;
 	}
 	notify_connect(m);

@@ -15,6 +15,7 @@
 
 #include "common/compiler.h"
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "common/num.h"
 #include "common/profile.h"
 #include "common/sandbox.h"
@@ -393,7 +394,7 @@ mon_opt_store(struct mon_opts *o, const struct mon_opt_def *d, char *val,
 	case MON_OPT_STRV:
 		if (mon_opt_push(o, d, val) == -1)
 			return mon_fail(msg, msglen, MON_PARSE_ERR "%s",
-			    strerror(errno));
+			    errtext(errno));
 		break;
 	}
 	if (d->set_off != MON_NOSET)
@@ -530,7 +531,7 @@ mon_opts_print_profile(const char *role, char *msg, size_t msglen)
 		    msglen);
 	if (fputs(text, stdout) == EOF || fflush(stdout) == EOF)
 		return mon_fail(msg, msglen, MON_ERR "Failed to write the %s "
-		    "profile: %s", role, strerror(errno));
+		    "profile: %s", role, errtext(errno));
 	return 0;
 }
 
@@ -545,7 +546,7 @@ mon_opts_export_pfc(const char *role, char *msg, size_t msglen)
 	/* the PFC goes to the fd, past stdio: nothing may wait in front */
 	if (fflush(stdout) == EOF)
 		return mon_fail(msg, msglen, MON_ERR "Failed to write the %s "
-		    "filter: %s", role, strerror(errno));
+		    "filter: %s", role, errtext(errno));
 	if (sandbox_filter_export(role, STDOUT_FILENO, SANDBOX_EXPORT_PFC,
 		err, sizeof(err)) < 0)
 		return mon_fail(msg, msglen, MON_ERR "Failed to export the %s "
@@ -643,7 +644,7 @@ mon_check_mode(struct mon_opts *o, char *msg, size_t msglen)
 	if (access(o->runtime, X_OK) == -1)
 		return mon_fail(msg, msglen, MON_ERR
 		    "Runtime path %s is not valid %s", o->runtime,
-		    strerror(errno));
+		    errtext(errno));
 	if (o->exec && o->exec_process_spec == NULL)
 		return mon_fail(msg, msglen, MON_ERR "Exec process spec path "
 		    "not provided. Use --exec-process-spec");
@@ -682,7 +683,7 @@ mon_check_cwd(struct mon_opts *o, char *msg, size_t msglen)
 	}
 	return 0;
 nomem:
-	return mon_fail(msg, msglen, MON_ERR "%s", strerror(errno));
+	return mon_fail(msg, msglen, MON_ERR "%s", errtext(errno));
 }
 
 /* spec 9.1: the next ':'-separated piece of s from *pos, skipping empties. */
@@ -742,7 +743,7 @@ mon_log_path(struct mon_opts *o, const char *val, char *msg, size_t msglen)
 		free(o->k8s_path);
 		if ((o->k8s_path = strndup(path, plen)) == NULL)
 			return mon_fail(msg, msglen, MON_ERR "%s",
-			    strerror(errno));
+			    errtext(errno));
 		return 0;
 	case MON_LOG_JOURNALD:
 		o->journald = true;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/diag.h"
+#include "common/errtext.h"
 #include "common/fault.h"
 #include "common/io.h"
 #include "common/num.h"
@@ -528,12 +529,12 @@ mon_pidfile_read(const char *path, pid_t *pid, char *why, size_t whylen)
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		(void)snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		(void)snprintf(why, whylen, "%s: %s", path, errtext(errno));
 		return -1;
 	}
 	n = io_read(fd, buf, sizeof(buf));
 	if (n < 0)
-		(void)snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		(void)snprintf(why, whylen, "%s: %s", path, errtext(errno));
 	(void)close(fd); /* read-only */
 	if (n < 0)
 		return -1;

@@ -7,7 +7,8 @@
 set -eu
 
 PKGS="gcc make pkg-config libseccomp-dev libcap-ng-dev libevent-dev valgrind
-libcriterion-dev runc busybox-static python3 socat podman"
+libcriterion-dev runc busybox-static python3 socat podman musl-tools gperf
+dpkg-dev"
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null |

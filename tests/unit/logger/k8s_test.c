@@ -8,6 +8,7 @@
 #include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -132,6 +133,47 @@ Test(k8s, long_line_becomes_p_records)
 }
 
 /* spec 9.2: no closing F record for a line the container never ended */
+/*
+ * The 16-byte scan and copy (log_k8s_find_lf, log_k8s_copy) around their
+ * edges: every chunk length up to 50 with its line feeds at every place,
+ * one or two of them, each record against one built byte by byte. The
+ * chunk sits at the end of a page-sized buffer, so a step past its end
+ * reads bytes the expected records do not have.
+ */
+Test(k8s, every_line_length_and_lf_place)
+{
+	static char buf[4096], want[4096];
+
+	for (size_t n = 0; n <= 50; n++) {
+		for (size_t a = 0; a <= n; a++) {
+			for (size_t b = a; b <= n; b++) {
+				char *data = buf + sizeof(buf) - n;
+				size_t wl = 0, start = 0;
+
+				memset(buf, '\n', sizeof(buf));
+				for (size_t i = 0; i < n; i++)
+					data[i] = (char)('a' + i % 26);
+				if (a < n)
+					data[a] = '\n';
+				if (b < n)
+					data[b] = '\n';
+				for (size_t i = 0; i <= n; i++) {
+					bool lf = i < n && data[i] == '\n';
+
+					if (!lf && (i < n || start == n))
+						continue;
+					wl += (size_t)sprintf(want + wl,
+					    TS " stdout %c %.*s\n", lf ? 'F' : 'P',
+					    (int)(i - start), data + start);
+					start = i + 1;
+				}
+				assert_output(format_all(data, n,
+				    CHAN_STREAM_STDOUT), want, wl);
+			}
+		}
+	}
+}
+
 Test(k8s, unterminated_line_has_no_closing_f)
 {
 	static char line[65535];
