@@ -53,6 +53,7 @@ static const struct profile_name profile_consts[] = {
     {"MAP_ANONYMOUS", MAP_ANONYMOUS},
     {"MAP_FIXED", MAP_FIXED},
     {"MADV_DONTNEED", MADV_DONTNEED},
+    {"MADV_FREE", MADV_FREE},
     {"AT_EMPTY_PATH", AT_EMPTY_PATH},
     {"TIOCSWINSZ", TIOCSWINSZ},
     {"TIOCGWINSZ", TIOCGWINSZ},

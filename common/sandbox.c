@@ -643,8 +643,12 @@ sandbox_filter_new(void)
 static int
 sandbox_filter_hot(scmp_filter_ctx ctx)
 {
-	/* in both profiles; most frequent last: libseccomp puts it first */
-	static const int hot[] = { SCMP_SYS(epoll_wait), SCMP_SYS(recvmsg),
+	/*
+	 * in both profiles (epoll_wait: glibc builds, epoll_pwait: musl's);
+	 * most frequent last: libseccomp puts it first
+	 */
+	static const int hot[] = { SCMP_SYS(epoll_wait),
+		SCMP_SYS(epoll_pwait), SCMP_SYS(recvmsg),
 		SCMP_SYS(sendmsg), SCMP_SYS(write), SCMP_SYS(read) };
 	int rc;
 

@@ -73,6 +73,7 @@ static const struct mon_audit_argof mon_audit_args[] = {
     {"mmap", 2},       /* prot */
     {"mprotect", 2},   /* prot */
     {"newfstatat", 3}, /* flags */
+    {"epoll_pwait", 4}, /* sigmask */
     {"madvise", 2},    /* advice */
     {"futex", 1},      /* operation */
     {"socket", 0},     /* domain */

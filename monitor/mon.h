@@ -333,6 +333,13 @@ void mon_reopen_stop(struct mon *);
 /* signals.c: signal events (spec 11, security 40-42). */
 void mon_signals_early(void);
 int mon_signals_init(struct mon *) VIGIL_MUST_CHECK;
+/*
+ * sig's disposition set to SIG_IGN (ignore) or SIG_DFL by rt_sigaction(2)
+ * itself, for every number the kernel has: the C libraries' sigaction()
+ * refuses the ones below SIGRTMIN they keep for their threads (glibc 32
+ * and 33, musl 32 to 34), which still kill by default. -1 with errno.
+ */
+int mon_sig_disposition(int sig, bool ignore);
 int mon_signals_forwarding(struct mon *) VIGIL_MUST_CHECK;
 
 /* oom.c: OOM detection and the oom files (spec 10.4, 12). */

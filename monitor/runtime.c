@@ -279,15 +279,16 @@ child_stdio(const struct mon *m)
 static VIGIL_NORETURN void
 runtime_child(const struct mon *m, char **argv, const sigset_t *mask)
 {
-	struct sigaction sa = { .sa_handler = SIG_DFL };
-
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* spec 4.2 step 1 */
 	for (int s = 1; s < NSIG; s++) {
 		if (s == SIGKILL || s == SIGSTOP)
 			continue;
-		/* spec 11: the runtime starts with SIGPIPE ignored */
-		sa.sa_handler = s == SIGPIPE ? SIG_IGN : SIG_DFL;
-		(void)sigaction(s, &sa, NULL); /* invalid numbers: skipped */
+		/*
+		 * spec 11: the runtime starts with SIGPIPE ignored; every
+		 * other signal default, the C library's own numbers too (an
+		 * ignored disposition survives execve)
+		 */
+		(void)mon_sig_disposition(s, s == SIGPIPE);
 	}
 	child_stdio(m);
 	child_listen_pid(m);

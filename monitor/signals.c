@@ -5,8 +5,11 @@
  * that mean we have a bug ourselves (SEGV, BUS, ILL, FPE, ABRT, TRAP, SYS)
  * keep their default action.
  */
+#include <sys/syscall.h>
+
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -72,21 +75,37 @@ mon_signals_early(void)
 }
 
 int
+mon_sig_disposition(int sig, bool ignore)
+{
+	/* the kernel's struct sigaction; no handler runs, so no restorer */
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} k = { ignore ? SIG_IGN : SIG_DFL, 0, NULL, 0 };
+
+	return (int)syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
+}
+
+int
 mon_signals_init(struct mon *m)
 {
-	struct sigaction sa = { .sa_handler = SIG_IGN };
-
 	if (add_signal(m, SIGCHLD, reap_cb) < 0 ||
 	    add_signal(m, SIGUSR1, reap_cb) < 0)
 		return -1;
 	for (size_t i = 0; i < VIGIL_NELEM(ignored_signals); i++)
 		if (add_signal(m, ignored_signals[i], ignore_cb) < 0)
 			return -1;
-	for (int s = SIGRTMIN; s <= SIGRTMAX; s++) {
-		/* real-time signals also kill by default: ignore quietly */
-		sa.sa_handler = SIG_IGN;
-		(void)sigaction(s, &sa, NULL); /* reserved numbers: skipped */
-	}
+	/*
+	 * security 41: real-time signals also kill by default, and so do the
+	 * numbers below SIGRTMIN the C library keeps (32-34 with musl):
+	 * ignored quietly. vigil runs no threads, so none of the library's
+	 * own uses of them (thread cancellation, timers, set*id across
+	 * threads) can happen.
+	 */
+	for (int s = 32; s <= SIGRTMAX; s++)
+		(void)mon_sig_disposition(s, true); /* EINVAL past the last */
 	return 0;
 }
 

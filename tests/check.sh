@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.." || exit 1
 MAKE=${MAKE:-make}
 
 variant=
+[ "${STATIC:-}" = 0 ] && [ "${SANITIZE:-}" != 1 ] && [ "${VALGRIND:-}" != 1 ] &&
+    variant="$variant-glibc"
 [ "${SANITIZE:-}" = 1 ] && variant="$variant-sanitize"
 [ "${FAULTS:-}" = 1 ] && variant="$variant-faults"
 [ "${ANALYZE:-}" = 1 ] && variant="$variant-analyze"

@@ -26,7 +26,14 @@ dir=$(cd "$dir" && pwd)
 # source package, the installed -dev package whose version it must match
 pkgs="libseccomp:libseccomp-dev libcap-ng:libcap-ng-dev libevent:libevent-dev"
 
-versions=
+# Debian's hardening flags but _FORTIFY_SOURCE, which musl has not
+CFLAGS="-O2 -g -fPIE -fstack-protector-strong -fstack-clash-protection"
+[ "$(uname -m)" = x86_64 ] && CFLAGS="$CFLAGS -fcf-protection"
+CFLAGS="$CFLAGS -Wformat -Werror=format-security"
+
+# what was built, and how: a change of either builds them again
+versions="CFLAGS=$CFLAGS
+"
 for p in $pkgs; do
 	dev=${p#*:}
 	v=$(dpkg-query -W -f='${source:Version}' "$dev" 2>/dev/null) || v=
@@ -63,18 +70,22 @@ fi
 apt_opts="-o Dir::Etc::SourceList=$dir/apt/sources.list
 -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists=$dir/apt/lists
 -o APT::Sandbox::User=root"
-echo "musl-libs: fetching the source packages ($(printf %s "$versions" | tr '\n' ' '))"
+echo "musl-libs: fetching the source packages ($(printf %s "$versions" |
+    grep -v '^CFLAGS=' | tr '\n' ' '))"
 # shellcheck disable=SC2086
-apt-get $apt_opts -q update > "$dir/apt/update.log" 2>&1 || {
+apt-get $apt_opts --error-on=any -q update > "$dir/apt/update.log" 2>&1 || {
 	cat "$dir/apt/update.log" >&2
-	echo "musl-libs: apt-get update of the deb-src lists failed" >&2
+	echo "musl-libs: apt-get update of the deb-src lists failed (offline?" \
+	    "\`make STATIC=0\` builds against glibc without them)" >&2
 	exit 1
 }
 # shellcheck disable=SC2086,SC2046
-(cd "$dir/src" && apt-get $apt_opts -q source $(printf %s "$versions")) \
+(cd "$dir/src" && apt-get $apt_opts -q source $(printf %s "$versions" |
+    grep -v '^CFLAGS=')) \
     > "$dir/apt/source.log" 2>&1 || {
 	cat "$dir/apt/source.log" >&2
-	echo "musl-libs: apt-get source failed" >&2
+	echo "musl-libs: apt-get source failed: is an installed -dev package" \
+	    "older than the archive's (apt-get upgrade)?" >&2
 	exit 1
 }
 
@@ -85,7 +96,6 @@ ln -s "/usr/include/$(gcc -dumpmachine)/asm" "$dir/include/asm"
 # the libraries' own make runs, not a part of a calling make's job server
 unset MAKEFLAGS MFLAGS MAKELEVEL
 CC="musl-gcc -isystem $dir/include"
-CFLAGS="-O2 -g -fPIE -fstack-protector-strong"
 export CC CFLAGS
 common="--prefix=$dir --disable-shared --enable-static --with-pic -q"
 

@@ -35,7 +35,7 @@ CONSTS = {
     "TIOCGWINSZ": 0x5413, "TCGETS": 0x5401, "MSG_DONTWAIT": 0x40,
     "MSG_NOSIGNAL": 0x4000, "MSG_CMSG_CLOEXEC": 0x40000000,
     "MSG_TRUNC": 0x20, "SOCK_NONBLOCK": 0o4000, "SOCK_CLOEXEC": 0o2000000,
-    "MADV_DONTNEED": 4, "SOL_SOCKET": 1, "SO_SNDBUF": 7,
+    "MADV_DONTNEED": 4, "MADV_FREE": 8, "SOL_SOCKET": 1, "SO_SNDBUF": 7,
 }
 # Role names as the reaper writes them -> profile file names.
 ROLES = ("logger", "attach")

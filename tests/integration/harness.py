@@ -692,7 +692,8 @@ def ensure_rootfs():
 
 
 # The GNUmakefile's switches by their part of a variant directory's name.
-VARIANT_SWITCHES = {"sanitize": "SANITIZE=1", "valgrind": "VALGRIND=1",
+VARIANT_SWITCHES = {"glibc": "STATIC=0", "sanitize": "SANITIZE=1",
+                    "valgrind": "VALGRIND=1",
                     "faults": "FAULTS=1", "analyze": "ANALYZE=1",
                     "audit": "SECCOMP_AUDIT=1"}
 

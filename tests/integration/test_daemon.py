@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import stat
+import subprocess
 
 from harness import (CONMON, IN_CREATE, IN_MOVED_TO, Case, Inotify, alive,
                      children, holds_for, kill_quietly, proc_cmdline_raw,
@@ -281,3 +282,38 @@ def test_sec44_timeout_container_in_monitor_pgrp():
             "fake runtime's container not in the daemon's group: test broken"
         assert c.wait_exit() == "-1"
         c.wait_gone(m.container_pid)
+
+
+@ref_differs("vigil's own hardening: conmon 2.1.6 is a dynamic binary")
+def test_relro_read_only_in_the_daemon():
+    """The binary's GNU_RELRO segment (GOT, .init_array, .data.rel.ro) is
+    read-only in the running daemon: musl's static-pie start-up leaves it
+    writable, so vigil's main() protects it (monitor/main.c)."""
+    hdr = subprocess.run(["readelf", "-lW", CONMON], capture_output=True,
+                         text=True, check=True).stdout
+    relro = [l.split() for l in hdr.splitlines()
+             if l.split()[:1] == ["GNU_RELRO"]]
+    assert relro, "no GNU_RELRO in %s" % CONMON
+    vaddr, memsz = int(relro[0][2], 16), int(relro[0][5], 16)
+    page = os.sysconf("SC_PAGE_SIZE")
+    lo, hi = vaddr & ~(page - 1), (vaddr + memsz) & ~(page - 1)
+    with Case() as c:
+        c.bundle(["/bin/sleep", "30"])
+        c.start()
+        d = c.daemon_pid()
+        exe = os.path.realpath("/proc/%d/exe" % d)
+        maps = []
+        with open("/proc/%d/maps" % d) as f:
+            for line in f:
+                p = line.split()
+                if len(p) >= 6 and p[5] == exe:
+                    a, b = (int(x, 16) for x in p[0].split("-"))
+                    maps.append((a, b, p[1], int(p[2], 16)))
+        base = min(a - off for a, b, perms, off in maps)
+        covering = [(a, b, perms) for a, b, perms, off in maps
+                    if a < base + hi and b > base + lo]
+        assert covering and all(perms.startswith("r-") for _, _, perms
+                                in covering), \
+            "RELRO %x-%x mapped %r" % (lo, hi, [
+                (hex(a - base), hex(b - base), perms)
+                for a, b, perms in covering])
