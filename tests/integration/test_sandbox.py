@@ -78,8 +78,8 @@ def _identity_build(name, user, group):
            if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     p = subprocess.run(["make", "-C", REPO, "BUILD=" + build,
                         "CHILD_USER=" + user, "CHILD_GROUP=" + group,
-                        "SANITIZE=", "VALGRIND=", "FAULTS=", "ANALYZE=",
-                        "SECCOMP_AUDIT=", build + "/conmon"],
+                        "STATIC=1", "SANITIZE=", "VALGRIND=", "FAULTS=",
+                        "ANALYZE=", "SECCOMP_AUDIT=", build + "/conmon"],
                        capture_output=True, text=True, timeout=170, env=env)
     assert p.returncode == 0, "make CHILD_USER=%s: status %d: %s" % (
         user, p.returncode, (p.stdout + p.stderr)[-2000:])
