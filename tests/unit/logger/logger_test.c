@@ -346,6 +346,17 @@ give_client(uint32_t id)
 	return sv[1];
 }
 
+/* A started logger with its peer and two clients, ids 1 and 2, in cl. */
+static void
+start_with_two_clients(int cl[2])
+{
+	start();
+	hello();
+	give_peer(1);
+	cl[0] = give_client(1);
+	cl[1] = give_client(2);
+}
+
 /* One record within WAIT_MS: its length, 0 at EOF. */
 static size_t
 client_recv(int cl, unsigned char *rec, size_t len)
@@ -823,11 +834,7 @@ Test(logger, client_gone_is_reported)
 {
 	int out, cl[2];
 
-	start();
-	hello();
-	give_peer(1);
-	cl[0] = give_client(1);
-	cl[1] = give_client(2);
+	start_with_two_clients(cl);
 	(void)close(cl[0]); /* the client leaves */
 	expect_broker(CHAN_ATT_CLIENT_GONE, 1);
 	out = give_pipe(CHAN_STREAM_STDOUT);
@@ -1296,11 +1303,7 @@ Test(logger, discards_input_without_stdin)
 {
 	int out, cl[2];
 
-	start();
-	hello();
-	give_peer(1);
-	cl[0] = give_client(1);
-	cl[1] = give_client(2);
+	start_with_two_clients(cl);
 	client_send(cl[0], "nowhere", 7);
 	cr_assert_eq(shutdown(cl[0], SHUT_WR), 0);
 	out = give_pipe(CHAN_STREAM_STDOUT);
@@ -1504,11 +1507,7 @@ Test(logger, input_flood_starves_nothing)
 	int out, cl[2];
 	pid_t flooder;
 
-	start();
-	hello();
-	give_peer(1);
-	cl[0] = give_client(1);
-	cl[1] = give_client(2);
+	start_with_two_clients(cl);
 	out = give_pipe(CHAN_STREAM_STDOUT);
 	flooder = fork();
 	cr_assert_geq(flooder, 0);
