@@ -17,12 +17,18 @@
  *         The check runs in the client, not in a sha256sum behind a pipe:
  *         sha256sum does 280-370 MB/s on the bench VM, so it, not the
  *         monitor, set the pace of the figure.
- *     attach rtt SOCKET N SIZE
+ *     attach rtt SOCKET N SIZE WARM_MS FIRST
  *         Connects, says "connected", waits for a line on stdin (the
- *         container has started), then N times: sends SIZE bytes (a line
- *         ending in LF) and waits until SIZE bytes came back as stdout
- *         records; prints each round trip in ns on stdout. Then shuts its
- *         write side (the container's stdin closes) and reads to the end.
+ *         container has started), then round trips: sends SIZE bytes (a
+ *         line ending in LF) and waits until SIZE bytes came back as
+ *         stdout records. The first round trips, until WARM_MS have passed
+ *         and at least FIRST were made, are printed as "w NS" on stdout;
+ *         then N more as "NS". Then shuts its write side (the container's
+ *         stdin closes) and reads to the end.
+ *         Why the warm-up: right after `runc start`, the scheduler's view
+ *         of the vCPUs' load is runc's burst of work, and a round trip's
+ *         tasks may share one vCPU for the first 20-40 ms and then spread
+ *         over both (README, Performance, "Why the round trip swings").
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -153,11 +159,34 @@ do_read(int fd, size_t lbytes)
 	return 0;
 }
 
+/* One round trip of the SIZE-byte line in msg; its time in ns. */
+static uint64_t
+round_trip(int fd, const char *msg, size_t size)
+{
+	static char rec[REC_MAX];
+	uint64_t t0 = now_ns();
+	size_t got = 0;
+
+	if (send(fd, msg, size, 0) != (ssize_t)size)
+		die("send");
+	while (got < size) {
+		ssize_t r = recv(fd, rec, sizeof(rec), 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die("recv (echo)");
+		if (rec[0] == 2)
+			got += (size_t)r - 1;
+	}
+	return now_ns() - t0;
+}
+
 static int
-do_rtt(int fd, int n, size_t size)
+do_rtt(int fd, int n, size_t size, uint64_t warm_ms, int first)
 {
 	static char rec[REC_MAX];
 	char *msg = malloc(size), line[16];
+	uint64_t start;
 
 	if (msg == NULL || size < 2)
 		return 2;
@@ -165,22 +194,13 @@ do_rtt(int fd, int n, size_t size)
 	msg[size - 1] = '\n';
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return 1;
-	for (int i = 0; i < n; i++) {
-		uint64_t t0 = now_ns();
-		size_t got = 0;
-		if (send(fd, msg, size, 0) != (ssize_t)size)
-			die("send");
-		while (got < size) {
-			ssize_t r = recv(fd, rec, sizeof(rec), 0);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				die("recv (echo)");
-			if (rec[0] == 2)
-				got += (size_t)r - 1;
-		}
-		printf("%llu\n", (unsigned long long)(now_ns() - t0));
-	}
+	start = now_ns();
+	for (int i = 0; i < first || now_ns() - start < warm_ms * 1000000u;
+	    i++)
+		printf("w %llu\n",
+		    (unsigned long long)round_trip(fd, msg, size));
+	for (int i = 0; i < n; i++)
+		printf("%llu\n", (unsigned long long)round_trip(fd, msg, size));
 	(void)fflush(stdout);
 	(void)shutdown(fd, SHUT_WR);
 	while (recv(fd, rec, sizeof(rec), 0) > 0)
@@ -193,10 +213,11 @@ main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "read") == 0)
 		return do_read(dial(argv[2]), strtoul(argv[3], NULL, 10));
-	if (argc == 5 && strcmp(argv[1], "rtt") == 0)
+	if (argc == 7 && strcmp(argv[1], "rtt") == 0)
 		return do_rtt(dial(argv[2]), atoi(argv[3]),
-		    strtoul(argv[4], NULL, 10));
+		    strtoul(argv[4], NULL, 10), strtoull(argv[5], NULL, 10),
+		    atoi(argv[6]));
 	(void)fprintf(stderr, "usage: attach read SOCKET LINE_BYTES | "
-	    "attach rtt SOCKET N SIZE\n");
+	    "attach rtt SOCKET N SIZE WARM_MS FIRST\n");
 	return 2;
 }
