@@ -69,15 +69,16 @@ def _audit_logger_syscall(name):
             # SANITIZE build: no notification, the call fails at once
             want = "fault injection: openat was not trapped"
         log.wait(test_faults.warning(want) if not refused else want)
-        wait_for(lambda: test_faults.log_output(c, "stdout") == first,
+        wait_for(lambda: test_faults.log_output_so_far(c, "stdout") == first,
                  what="the first batch in the log")
         daemon = c.daemon_pid()
         before = logger_pids(daemon)
         assert len(before) == 1, "loggers: %r" % before
         c.touch_shared("go")
-        wait_for(lambda: test_faults.log_output(c, "stdout") ==
+        wait_for(lambda: test_faults.log_output_so_far(c, "stdout") ==
                  first + second and
-                 test_faults.log_output(c, "stderr") == b"to-stderr\n",
+                 test_faults.log_output_so_far(c, "stderr") ==
+                 b"to-stderr\n",
                  what="both batches and the stderr line in the log")
         assert logger_pids(daemon) == before, \
             "the logger changed: %r, then %r" % (before, logger_pids(daemon))

@@ -146,6 +146,12 @@ def log_output(c, stream=None):
     return reconstruct(read_k8s(c.log_path), stream)
 
 
+def log_output_so_far(c, stream=None):
+    """log_output() while the logger may be writing (read_k8s_so_far)."""
+    recs = harness.read_k8s_so_far(c.log_path)
+    return None if recs is None else reconstruct(recs, stream)
+
+
 def assert_whole_records(c):
     """Every line of the log is one whole k8s-file record (no torn
     record, security 26)."""
@@ -527,7 +533,7 @@ def test_broker_crash_on_accept():
         log.wait(re.compile(r"attach \(pid \d+\) killed by signal %d"
                             % SIGILL))
         second = c.attach()
-        n0 = len(log_output(c))
+        n0 = len(wait_for(lambda: log_output_so_far(c)))
         second.wait_until(lambda cl: cl.output().count(b"tick") >= 5,
                           what="5 ticks")
         c.touch_shared("stop")
