@@ -23,12 +23,13 @@
  *         line ending in LF) and waits until SIZE bytes came back as
  *         stdout records. The first round trips, until WARM_MS have passed
  *         and at least FIRST were made, are printed as "w NS" on stdout;
- *         then N more as "NS". Then shuts its write side (the container's
- *         stdin closes) and reads to the end.
- *         Why the warm-up: right after `runc start`, the scheduler's view
- *         of the vCPUs' load is runc's burst of work, and a round trip's
- *         tasks may share one vCPU for the first 20-40 ms and then spread
- *         over both (README, Performance, "Why the round trip swings").
+ *         then N more as "NS", all once the last came back (a write to
+ *         the pipe in between would wake the bench). Then shuts its write
+ *         side (the container's stdin closes) and reads to the end.
+ *         Why the warm-up: on the bench VM the first round trips after
+ *         `runc start` often have the client, the monitor and `cat` on
+ *         one vCPU, and after 20-40 ms on two (README, Performance, "Why
+ *         the round trip swings").
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -181,27 +182,43 @@ round_trip(int fd, const char *msg, size_t size)
 	return now_ns() - t0;
 }
 
+/* Appends one round trip's time to *ns (grown as needed). */
+static void
+record(uint64_t **ns, size_t *len, size_t *cap, uint64_t t)
+{
+	if (*len == *cap) {
+		*cap = *cap ? 2 * *cap : 4096;
+		if ((*ns = realloc(*ns, *cap * sizeof(**ns))) == NULL)
+			die("realloc");
+	}
+	(*ns)[(*len)++] = t;
+}
+
 static int
 do_rtt(int fd, int n, size_t size, uint64_t warm_ms, int first)
 {
 	static char rec[REC_MAX];
 	char *msg = malloc(size), line[16];
-	uint64_t start;
+	uint64_t start, *ns = NULL;
+	size_t len = 0, cap = 0, warm;
 
-	if (msg == NULL || size < 2)
+	if (msg == NULL || size < 2 || n < 0 || first < 0)
 		return 2;
 	memset(msg, 'x', size - 1);
 	msg[size - 1] = '\n';
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return 1;
 	start = now_ns();
-	for (int i = 0; i < first || now_ns() - start < warm_ms * 1000000u;
-	    i++)
-		printf("w %llu\n",
-		    (unsigned long long)round_trip(fd, msg, size));
+	while (len < (size_t)first || now_ns() - start < warm_ms * 1000000u)
+		record(&ns, &len, &cap, round_trip(fd, msg, size));
+	warm = len;
 	for (int i = 0; i < n; i++)
-		printf("%llu\n", (unsigned long long)round_trip(fd, msg, size));
+		record(&ns, &len, &cap, round_trip(fd, msg, size));
+	for (size_t i = 0; i < len; i++)
+		printf("%s%llu\n", i < warm ? "w " : "",
+		    (unsigned long long)ns[i]);
 	(void)fflush(stdout);
+	free(ns);
 	(void)shutdown(fd, SHUT_WR);
 	while (recv(fd, rec, sizeof(rec), 0) > 0)
 		;

@@ -740,7 +740,8 @@ def figure4(mons):
             try:
                 v = attach_read_run(mon, r)
                 R.add("attach_mibs", mon.name, v)
-                line.append("%s %.3g MiB/s" % (mon, v))
+                if v is not None:
+                    line.append("%s %.3g MiB/s" % (mon, v))
             except Exception as e:
                 log("  %s: %s" % (mon, e))
             try:

@@ -795,6 +795,23 @@ def read_k8s_so_far(path):
     return parse_k8s(data)
 
 
+def read_k8s_settled(path, timeout=DEADLINE):
+    """The records of a log the logger may be writing, from the first
+    read that does not end inside a record (read_k8s_so_far): for a count
+    taken once, where a torn view must not stand in for nothing."""
+    views = []
+
+    def whole():
+        try:
+            recs = read_k8s_so_far(path)
+        except FileNotFoundError:
+            return False
+        views.append(recs)
+        return recs is not None
+    wait_for(whole, timeout, "a read of %s not inside a record" % path)
+    return views[-1]
+
+
 def reconstruct(recs, stream=None):
     """Container bytes from records: F -> content + LF, P -> content."""
     out = []

@@ -22,8 +22,9 @@ import socket
 import struct
 import subprocess
 
-from harness import (Case, Skip, is_reference, read_k8s, read_k8s_so_far,
-                     reconstruct, ref_differs, run_conmon, timeout, wait_for)
+from harness import (Case, Skip, is_reference, read_k8s, read_k8s_settled,
+                     read_k8s_so_far, reconstruct, ref_differs, run_conmon,
+                     timeout, wait_for)
 
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 JOURNALD = "/lib/systemd/systemd-journald"
@@ -273,13 +274,16 @@ def test_journald_restarted_mid_run():
             if recs is None:
                 return -1   # a record being written
             return max(numbers(reconstruct(recs)) or [-1])
-        down = file_max()
+        def file_max_now():
+            return max(numbers(reconstruct(read_k8s_settled(c.log_path))) or
+                       [-1])
+        down = file_max_now()
         # The container writes on while journald is down.
         wait_for(lambda: file_max() >= down + 20, 20,
                  "the container to write on while journald is down")
         assert not os.path.exists(c.exit_file), "container exited"
         start_journald(c)
-        restarted = file_max()
+        restarted = file_max_now()
         # Lines written after the restart reach the journal.
         got = wait_entries(c.cid, lambda e: journal_max(e) > restarted + 50,
                            "entries written after the journald restart")

@@ -502,10 +502,10 @@ def test_podman_attach_and_detach():
                check=True)
         mon = pm.monitor_pid("att")
         path = pm.log_path("att")
-        n = len(k8s_records(path))
+        n = len(harness.read_k8s_settled(path))
         a = OnPty(pm, ["attach", "att"])
         # a line the container wrote after we attached
-        a.read_until(b"tick %d" % (n + 2),
+        a.read_until(b"tick %d\r" % (n + 2),
                      "podman attach to receive the container's output")
         # keys typed before podman's switch to raw mode would be eaten by
         # the line discipline (^Q is START)
@@ -516,7 +516,7 @@ def test_podman_attach_and_detach():
             "terminal %r" % (rc, bytes(a.buf[-300:]))
         assert pm.running("att"), "the container stopped after a detach"
         assert harness.alive(mon), "the monitor %d exited after a detach" % mon
-        m = len(k8s_records(path))
+        m = len(harness.read_k8s_settled(path))
         wait_for(lambda: len(k8s_records(path)) > m + 2,
                  what="the container to go on writing after the detach")
         assert pm.monitor_pid("att") == mon

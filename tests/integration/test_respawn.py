@@ -627,7 +627,7 @@ def test_input_waiting_survives_a_logger_death():
         wait_stopped(lp)
         for i in range(20):
             cl.send("during-%d\n" % i)
-        holds_for(lambda: "in:during-0" not in c.log(), 0.2,
+        holds_for(lambda: b"in:during-0" not in reconstruct(c.log()), 0.2,
                   "no input while the logger is stopped")
         new, _tf, tr = kill_and_time(d, "logger", lp)
         assert new is not None and tr is not None, \

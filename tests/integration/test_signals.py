@@ -15,8 +15,8 @@ import re
 import signal
 
 from harness import (Case, alive, holds_for, kill_quietly, lines_of,
-                     need_attach, proc_stat, read_k8s_so_far, ref_differs,
-                     wait_for)
+                     need_attach, proc_stat, read_k8s_settled,
+                     read_k8s_so_far, ref_differs, wait_for)
 from test_respawn import (LINE_BYTES, check_log, child_of_role, mount_helpers,
                           numlines, start_with_syslog)
 
@@ -166,7 +166,7 @@ def test_sec42_sigstop_sigcont_each_process_during_output():
                  (child_of_role(d, "attach"), "broker"), (d, "daemon")]
         for pid, what in procs:
             assert pid, "no %s process" % what
-            before = len(c.log_lines("stdout"))
+            before = len(lines_of(read_k8s_settled(c.log_path), "stdout"))
             _stop_cont(pid, what)
             wait_for(lambda: _logged_now(c) > before + 100,
                      what="output to go on after SIGCONT to the %s" % what)
