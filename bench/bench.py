@@ -637,9 +637,11 @@ def figure3(mons):
 # --------------------------------------------------------------------------
 # Figure 4: attach (podman's way: --full-attach, <bundle>/attach)
 
-def attach_read_run(mon, r):
+def attach_read_run(mon, r, cg=None):
     """Throughput to one client connected before `runc start`: payload
-    bytes of stdout records / (runc start -> last record). The client
+    bytes of stdout records / (runc start -> last record), and with cg
+    the monitor's CPU time per MiB of output, as in figure 2 (runc and the
+    container in cg's "rt", the monitor's processes in "mon"). The client
     (bench/attach) checks every byte it receives against gen's stream at
     its place in the stream, in process; a stream with records missing
     (vigil may drop a client's records when it does not keep up, spec
@@ -651,8 +653,17 @@ def attach_read_run(mon, r):
     client = None
     try:
         c.bundle(gen_argv(mode, "/tmp/", ATTACH_BYTES), edit=mount_bench)
-        run.launch(c.args(extra=["--full-attach"] +
-                          ([] if SYNC_LOG else ["--no-sync-log"])))
+        extra = ["--full-attach"] + ([] if SYNC_LOG else ["--no-sync-log"])
+        if cg is None:
+            run.launch(c.args(extra=extra))
+        else:
+            run.launch(c.args(runtime=os.path.join(BIN, "rtwrap"),
+                              extra=["--runtime-arg", "--root=" +
+                                     c.runc_root] + extra),
+                       cgroup=cg.procs("mon"),
+                       env={"BENCH_RT_CGROUP": cg.procs("rt"),
+                            "BENCH_RUNC": RUNC})
+            u0 = cg.usage_ns("mon")
         client = subprocess.Popen(
             [os.path.join(BIN, "attach"), "read",
              os.path.join(c.bundle_dir, "attach"), str(mode[2])],
@@ -680,6 +691,11 @@ def attach_read_run(mon, r):
                                                   gaps))
         R.add("attach_delivered", mon.name, 100.0 * nbytes / total)
         c.wait_exit(60)
+        if cg is not None:
+            H.wait_for(lambda: not cg.members("mon"), 60,
+                       "%s's processes to exit" % mon)
+            R.add("attach_cpu", mon.name,
+                  (cg.usage_ns("mon") - u0) / 1e6 / (total / MIB))
         ok, detail = check_log(c.log_path, mode, ATTACH_BYTES)
         if not ok:  # the log must be whole, client or not
             R.fail("%s, attach run %d: log check: %s" % (mon, r + 1, detail))
@@ -730,7 +746,7 @@ def attach_rtt_run(mon, r):
         run.finish()
 
 
-def figure4(mons):
+def figure4(mons, cg):
     log("figure 4: attach, %d MiB per run; round trips per run: %d after "
         "start, then %d after %d ms; %d runs" % (
             ATTACH_BYTES >> 20, RTT_FIRST, RTT_ROUNDS, RTT_WARM_MS, RUNS))
@@ -738,7 +754,7 @@ def figure4(mons):
         line = []
         for mon in ordered(mons, r):
             try:
-                v = attach_read_run(mon, r)
+                v = attach_read_run(mon, r, cg if cg.base else None)
                 R.add("attach_mibs", mon.name, v)
                 if v is not None:
                     line.append("%s %.3g MiB/s" % (mon, v))
@@ -824,6 +840,8 @@ TABLE += [
     ("attach_mibs", "4", "attach throughput, one client", "MiB/s", "hi", 2.0),
     ("attach_delivered", "4", "attach: share of the output the client got",
      "%", "hi", None),
+    ("attach_cpu", "4", "attach: monitor CPU per MiB to the client and "
+     "the log", "ms", "lo", None),
     ("attach_rtt", "4", "attach stdin -> echo round trip (64 bytes, cat; "
      "after %d ms)" % RTT_WARM_MS, "us", "lo", 1.0),
     ("attach_rtt_start", "4", "  the first %d round trips after start"
@@ -988,7 +1006,7 @@ def main():
             if "4" in skipped:
                 log("figure 4: " + skipped["4"])
             else:
-                figure4(mons)
+                figure4(mons, cg)
         if "5" in FIGURES:
             figure5()
     except KeyboardInterrupt:
