@@ -55,10 +55,13 @@ How each figure is measured:
     --full-attach, the client (bench/attach) connects to <bundle>/attach
     before `runc start`. Throughput: gen's 80-byte lines (64 MiB, 16 in
     QUICK), stdout payload bytes the client received / (runc start -> last
-    record); the share of the output it received; the log must still be
-    whole. Round trip: the container runs `cat` with --stdin; the client
-    sends a 64-byte line and waits for it to come back, 200 times (50 in
-    QUICK); the run's figure is the median.
+    record); the share of the output it received; the monitor's CPU per
+    MiB, taken as in figure 2 (runc through bench/rtwrap); the log must
+    still be whole. Round trip: the container runs `cat` with --stdin;
+    the client sends a 64-byte line and waits for it to come back, from
+    `runc start` on; the target's figure is the median of the 2000 (500 in
+    QUICK) taken once 250 ms have passed, a row without target the median
+    of the first 200 (50).
  5. Machine limits in the same run: bench/pipecopy copies gen's output from
     pipes into the same directory's file system (read/write of 64 KiB, fsync
     only with BENCH_SYNC_LOG=1), with the same writes; Pss of bench/idle
