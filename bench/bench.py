@@ -40,7 +40,9 @@ How each figure is measured:
     until it exits, even one that is gone before its /proc/PID/stat could
     be sampled; the runtime is bench/rtwrap, which moves `runc create` into
     another cgroup before it execs runc, and runc puts the container below
-    that one. CPU per MiB = cpuacct.usage once every monitor process has
+    that one (cpuacct only: with cpu and cpuacct mounted together, or the
+    v2 cpu controller on, the groups would also be scheduled as groups).
+    CPU per MiB = cpuacct.usage once every monitor process has
     exited minus cpuacct.usage just before `runc start`, divided by the MiB
     the container wrote. The log is then read back by bench/k8scat, which
     checks every record's format and rebuilds each stream (F: content+LF,
@@ -710,6 +712,9 @@ def attach_read_run(mon, r, cg=None):
         if client is not None:
             client.stderr.close()
         run.finish()
+        if cg is not None:  # a run cut short charges nothing to the next
+            H.wait_for(lambda: not cg.members("mon"), 60,
+                       "%s's processes to exit" % mon)
 
 
 def attach_rtt_run(mon, r):
@@ -760,7 +765,9 @@ def figure4(mons, cg):
                 v = attach_read_run(mon, r, cg if cg.base else None)
                 R.add("attach_mibs", mon.name, v)
                 if v is not None:
-                    line.append("%s %.3g MiB/s" % (mon, v))
+                    cpu = R.get("attach_cpu", mon.name) if cg.base else None
+                    line.append("%s %.3g MiB/s%s" % (
+                        mon, v, " %.2f ms/MiB" % cpu[-1] if cpu else ""))
             except Exception as e:
                 log("  %s: %s" % (mon, e))
             try:
@@ -844,7 +851,7 @@ TABLE += [
     ("attach_delivered", "4", "attach: share of the output the client got",
      "%", "hi", None),
     ("attach_cpu", "4", "attach: monitor CPU per MiB to the client and "
-     "the log", "ms", "lo", None),
+     "the log", "ms/MiB", "lo", None),
     ("attach_rtt", "4", "attach stdin -> echo round trip (64 bytes, cat; "
      "after %d ms)" % RTT_WARM_MS, "us", "lo", 1.0),
     ("attach_rtt_start", "4", "  the first %d round trips after start"
