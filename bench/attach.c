@@ -2,7 +2,7 @@
 /*
  * bench/attach.c: one attach client (spec 7.3 framing), for figure 4.
  *
- *     attach read SOCKET LINE_BYTES
+ *     attach read SOCKET LINE_BYTES FIRST_BYTES
  *         Connects, says "connected" on stderr, then reads records until
  *         end-of-stream and checks every stdout record (stream 2) byte for
  *         byte against bench/gen's stream of LINE_BYTES lines
@@ -10,10 +10,12 @@
  *         found from the first line number it holds (else it follows the
  *         previous record), so records a monitor dropped leave a counted
  *         gap and everything received is still checked. Prints
- *         "done BYTES RECORDS OTHER_BYTES LAST_NS GAPS BAD" on stderr
- *         (LAST_NS: CLOCK_MONOTONIC of the last record; GAPS: places where
- *         records were missing; BAD: received bytes that are not the
- *         stream's at their place, or that came out of order).
+ *         "done BYTES RECORDS OTHER_BYTES LAST_NS GAPS BAD FIRST_NS" on
+ *         stderr (LAST_NS: CLOCK_MONOTONIC of the last record; GAPS:
+ *         places where records were missing; BAD: received bytes that are
+ *         not the stream's at their place, or that came out of order;
+ *         FIRST_NS: of the record that made FIRST_BYTES of stdout, 0 if
+ *         fewer came).
  *         The check runs in the client, not in a sha256sum behind a pipe:
  *         sha256sum does 280-370 MB/s on the bench VM, so it, not the
  *         monitor, set the pace of the figure.
@@ -107,11 +109,11 @@ record_offset(const char *p, size_t n, uint64_t fallback)
 }
 
 static int
-do_read(int fd, size_t lbytes)
+do_read(int fd, size_t lbytes, unsigned long long first_bytes)
 {
 	static char rec[REC_MAX];
 	unsigned long long bytes = 0, recs = 0, other = 0, gaps = 0, bad = 0;
-	uint64_t last = 0, expect = 0;
+	uint64_t last = 0, expect = 0, first = 0;
 	struct stream s = { .pos = 0 };
 
 	line_bytes = lbytes;
@@ -139,6 +141,8 @@ do_read(int fd, size_t lbytes)
 			continue;
 		}
 		bytes += len;
+		if (first == 0 && bytes >= first_bytes)
+			first = last;
 		off = record_offset(rec + 1, len, expect);
 		if (off < expect) { /* again, or out of order */
 			bad += len;
@@ -155,8 +159,9 @@ do_read(int fd, size_t lbytes)
 			stream_seek(&s, expect); /* go on after the bad record */
 		}
 	}
-	(void)fprintf(stderr, "done %llu %llu %llu %llu %llu %llu\n", bytes, recs,
-	    other, (unsigned long long)last, gaps, bad);
+	(void)fprintf(stderr, "done %llu %llu %llu %llu %llu %llu %llu\n", bytes,
+	    recs, other, (unsigned long long)last, gaps, bad,
+	    (unsigned long long)first);
 	return 0;
 }
 
@@ -228,13 +233,15 @@ do_rtt(int fd, int n, size_t size, uint64_t warm_ms, int first)
 int
 main(int argc, char **argv)
 {
-	if (argc == 4 && strcmp(argv[1], "read") == 0)
-		return do_read(dial(argv[2]), strtoul(argv[3], NULL, 10));
+	if (argc == 5 && strcmp(argv[1], "read") == 0)
+		return do_read(dial(argv[2]), strtoul(argv[3], NULL, 10),
+		    strtoull(argv[4], NULL, 10));
 	if (argc == 7 && strcmp(argv[1], "rtt") == 0)
 		return do_rtt(dial(argv[2]), atoi(argv[3]),
 		    strtoul(argv[4], NULL, 10), strtoull(argv[5], NULL, 10),
 		    atoi(argv[6]));
-	(void)fprintf(stderr, "usage: attach read SOCKET LINE_BYTES | "
+	(void)fprintf(stderr, "usage: attach read SOCKET LINE_BYTES "
+	    "FIRST_BYTES | "
 	    "attach rtt SOCKET N SIZE WARM_MS FIRST\n");
 	return 2;
 }

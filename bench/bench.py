@@ -40,7 +40,9 @@ How each figure is measured:
     until it exits, even one that is gone before its /proc/PID/stat could
     be sampled; the runtime is bench/rtwrap, which moves `runc create` into
     another cgroup before it execs runc, and runc puts the container below
-    that one. CPU per MiB = cpuacct.usage once every monitor process has
+    that one (cpuacct only: with cpu and cpuacct mounted together, or the
+    v2 cpu controller on, the groups would also be scheduled as groups).
+    CPU per MiB = cpuacct.usage once every monitor process has
     exited minus cpuacct.usage just before `runc start`, divided by the MiB
     the container wrote. The log is then read back by bench/k8scat, which
     checks every record's format and rebuilds each stream (F: content+LF,
@@ -53,12 +55,19 @@ How each figure is measured:
     exit, exit file).
  4. Attach (skipped while vigil refuses --full-attach), podman's way:
     --full-attach, the client (bench/attach) connects to <bundle>/attach
-    before `runc start`. Throughput: gen's 80-byte lines (64 MiB, 16 in
-    QUICK), stdout payload bytes the client received / (runc start -> last
-    record); the share of the output it received; the log must still be
-    whole. Round trip: the container runs `cat` with --stdin; the client
-    sends a 64-byte line and waits for it to come back, 200 times (50 in
-    QUICK); the run's figure is the median.
+    before `runc start`. Throughput: gen's 80-byte lines (as many as in
+    figure 2: 512 MiB, 64 in QUICK), stdout payload bytes the client
+    received / (runc start -> last record), and in a row without target
+    the first 64 MiB (16 in QUICK) / (runc start -> the record that made
+    them), the figure's old size, which mostly measures the scheduler's
+    placement right after start; the share of the output it received;
+    the monitor's CPU per
+    MiB, taken as in figure 2 (runc through bench/rtwrap); the log must
+    still be whole. Round trip: the container runs `cat` with --stdin;
+    the client sends a 64-byte line and waits for it to come back, from
+    `runc start` on; the target's figure is the median of the 2000 (500 in
+    QUICK) taken once 250 ms have passed, a row without target the median
+    of the first 200 (50).
  5. Machine limits in the same run: bench/pipecopy copies gen's output from
     pipes into the same directory's file system (read/write of 64 KiB, fsync
     only with BENCH_SYNC_LOG=1), with the same writes; Pss of bench/idle
@@ -90,7 +99,11 @@ RUNS = max(5, int(os.environ.get("BENCH_RUNS") or 5))
 LAT_RUNS = max(RUNS, 5 if QUICK else 30)
 N_IDLE = 10 if QUICK else 50
 LOG_BYTES = (64 if QUICK else 512) << 20
-ATTACH_BYTES = (16 if QUICK else 64) << 20
+# figure 4's throughput: as much output as figure 2's runs; the old figure,
+# the first ATTACH_FIRST after start, is a row without target (README,
+# "Why attach throughput swings")
+ATTACH_BYTES = LOG_BYTES
+ATTACH_FIRST = (16 if QUICK else 64) << 20
 # figure 4's round trips: RTT_FIRST right after `runc start`, then, once
 # RTT_WARM_MS have passed, RTT_ROUNDS measured (the target's figure; see
 # bench/attach.c and README, "Why the round trip swings")
@@ -637,9 +650,11 @@ def figure3(mons):
 # --------------------------------------------------------------------------
 # Figure 4: attach (podman's way: --full-attach, <bundle>/attach)
 
-def attach_read_run(mon, r):
+def attach_read_run(mon, r, cg=None):
     """Throughput to one client connected before `runc start`: payload
-    bytes of stdout records / (runc start -> last record). The client
+    bytes of stdout records / (runc start -> last record), and with cg
+    the monitor's CPU time per MiB of output, as in figure 2 (runc and the
+    container in cg's "rt", the monitor's processes in "mon"). The client
     (bench/attach) checks every byte it receives against gen's stream at
     its place in the stream, in process; a stream with records missing
     (vigil may drop a client's records when it does not keep up, spec
@@ -651,11 +666,21 @@ def attach_read_run(mon, r):
     client = None
     try:
         c.bundle(gen_argv(mode, "/tmp/", ATTACH_BYTES), edit=mount_bench)
-        run.launch(c.args(extra=["--full-attach"] +
-                          ([] if SYNC_LOG else ["--no-sync-log"])))
+        extra = ["--full-attach"] + ([] if SYNC_LOG else ["--no-sync-log"])
+        if cg is None:
+            run.launch(c.args(extra=extra))
+        else:
+            run.launch(c.args(runtime=os.path.join(BIN, "rtwrap"),
+                              extra=["--runtime-arg", "--root=" +
+                                     c.runc_root] + extra),
+                       cgroup=cg.procs("mon"),
+                       env={"BENCH_RT_CGROUP": cg.procs("rt"),
+                            "BENCH_RUNC": RUNC})
+            u0 = cg.usage_ns("mon")
         client = subprocess.Popen(
             [os.path.join(BIN, "attach"), "read",
-             os.path.join(c.bundle_dir, "attach"), str(mode[2])],
+             os.path.join(c.bundle_dir, "attach"), str(mode[2]),
+             str(ATTACH_FIRST)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         first = client.stderr.readline().decode().strip()
         if first != "connected":
@@ -664,10 +689,14 @@ def attach_read_run(mon, r):
         c.runc("start", c.cid)
         rest = client.stderr.read().decode()
         client.wait(600)
-        m = re.search(r"done (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", rest)
+        m = re.search(r"done (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)",
+                      rest)
         if not m:
             raise RuntimeError("%s: attach client: %r" % (mon, rest))
         nbytes, last = int(m.group(1)), int(m.group(4)) / 1e9
+        if int(m.group(7)):
+            R.add("attach_mibs_start", mon.name, ATTACH_FIRST / MIB /
+                  (int(m.group(7)) / 1e9 - t0))
         gaps, bad = int(m.group(5)), int(m.group(6))
         total = ATTACH_BYTES // mode[2] * mode[2]
         if bad:
@@ -680,6 +709,11 @@ def attach_read_run(mon, r):
                                                   gaps))
         R.add("attach_delivered", mon.name, 100.0 * nbytes / total)
         c.wait_exit(60)
+        if cg is not None:
+            H.wait_for(lambda: not cg.members("mon"), 60,
+                       "%s's processes to exit" % mon)
+            R.add("attach_cpu", mon.name,
+                  (cg.usage_ns("mon") - u0) / 1e6 / (total / MIB))
         ok, detail = check_log(c.log_path, mode, ATTACH_BYTES)
         if not ok:  # the log must be whole, client or not
             R.fail("%s, attach run %d: log check: %s" % (mon, r + 1, detail))
@@ -691,6 +725,9 @@ def attach_read_run(mon, r):
         if client is not None:
             client.stderr.close()
         run.finish()
+        if cg is not None:  # a run cut short charges nothing to the next
+            H.wait_for(lambda: not cg.members("mon"), 60,
+                       "%s's processes to exit" % mon)
 
 
 def attach_rtt_run(mon, r):
@@ -730,7 +767,7 @@ def attach_rtt_run(mon, r):
         run.finish()
 
 
-def figure4(mons):
+def figure4(mons, cg):
     log("figure 4: attach, %d MiB per run; round trips per run: %d after "
         "start, then %d after %d ms; %d runs" % (
             ATTACH_BYTES >> 20, RTT_FIRST, RTT_ROUNDS, RTT_WARM_MS, RUNS))
@@ -738,10 +775,12 @@ def figure4(mons):
         line = []
         for mon in ordered(mons, r):
             try:
-                v = attach_read_run(mon, r)
+                v = attach_read_run(mon, r, cg if cg.base else None)
                 R.add("attach_mibs", mon.name, v)
                 if v is not None:
-                    line.append("%s %.3g MiB/s" % (mon, v))
+                    cpu = R.get("attach_cpu", mon.name) if cg.base else None
+                    line.append("%s %.3g MiB/s%s" % (
+                        mon, v, " %.2f ms/MiB" % cpu[-1] if cpu else ""))
             except Exception as e:
                 log("  %s: %s" % (mon, e))
             try:
@@ -822,8 +861,12 @@ TABLE += [
     ("lat_cycle", "3", "create/start/exit cycle of `true` (exec -> exit "
      "file)", "ms", "lo", None),
     ("attach_mibs", "4", "attach throughput, one client", "MiB/s", "hi", 2.0),
+    ("attach_mibs_start", "4", "  the first %d MiB after start" % (
+        ATTACH_FIRST >> 20), "MiB/s", "hi", None),
     ("attach_delivered", "4", "attach: share of the output the client got",
      "%", "hi", None),
+    ("attach_cpu", "4", "attach: monitor CPU per MiB to the client and "
+     "the log", "ms/MiB", "lo", None),
     ("attach_rtt", "4", "attach stdin -> echo round trip (64 bytes, cat; "
      "after %d ms)" % RTT_WARM_MS, "us", "lo", 1.0),
     ("attach_rtt_start", "4", "  the first %d round trips after start"
@@ -988,7 +1031,7 @@ def main():
             if "4" in skipped:
                 log("figure 4: " + skipped["4"])
             else:
-                figure4(mons)
+                figure4(mons, cg)
         if "5" in FIGURES:
             figure5()
     except KeyboardInterrupt:

@@ -2,8 +2,9 @@
 /*
  * logger/clients.c: the logger's end of the logger<->broker pair and the
  * attach clients the broker hands over on it (README "How the processes
- * fit"): each chunk goes to every client as records of at most 8192 bytes
- * (spec 7.3), one non-blocking sendmmsg per client, before the chunk's log
+ * fit"): each chunk goes to every client as records of LOG_RECORD_DATA
+ * bytes (spec 7.3: at most 8192; logger.h says why fewer), one
+ * non-blocking sendmmsg per client, before the chunk's log
  * write; each client's input goes to the container's stdin (input.c).
  * Never blocks and never waits: a client that is behind gets a bounded
  * queue, then loses its own records, counted and said once per episode
@@ -437,8 +438,8 @@ client_chunk(struct log_client *c, unsigned char *stream, const char *data,
 	int sent = 0;
 
 	for (k = 0, off = 0; off < len; k++, off += piece) {
-		piece = len - off < LOG_RECORD_DATA_MAX ? len - off :
-							  LOG_RECORD_DATA_MAX;
+		piece = len - off < LOG_RECORD_DATA ? len - off :
+						      LOG_RECORD_DATA;
 		iov[k][0] = (struct iovec){ .iov_base = stream, .iov_len = 1 };
 		iov[k][1] = (struct iovec){
 			.iov_base = (void *)(uintptr_t)(data + off),
@@ -577,8 +578,8 @@ log_clients_chunk(struct logger *l, unsigned stream, const char *data,
 		/* every client held came during the hand-over: it gets the
 		 * backlog first, at ATT_HANDOVER_DONE */
 		for (size_t off = 0, piece; off < len; off += piece) {
-			piece = len - off < LOG_RECORD_DATA_MAX ?
-			    len - off : LOG_RECORD_DATA_MAX;
+			piece = len - off < LOG_RECORD_DATA ?
+			    len - off : LOG_RECORD_DATA;
 			backlog_push(l, s, data + off, piece);
 		}
 		return;

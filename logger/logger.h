@@ -51,13 +51,23 @@ _Static_assert(LOG_OUT_MAX >= LOG_K8S_OVERHEAD + LOG_READ_MAX,
 #define LOG_NOFILE (32 + LOG_MAX_CLIENTS)
 /* spec 6.3: a hung-up pty is tried again this often, never polled. */
 #define LOG_PTY_RETRY_MS 100
-/* spec 7.3: stream byte + at most 8192 bytes (spec 0.3 BufSize); a chunk
- * is cut into records of this size. */
+/* spec 7.3: stream byte + at most 8192 bytes (spec 0.3 BufSize). */
 #define LOG_RECORD_DATA_MAX 8192
 #define LOG_RECORD_MAX (1 + LOG_RECORD_DATA_MAX)
+/*
+ * What the logger cuts a chunk into: records of 1 + 7680 bytes, which
+ * spec 7.3 allows (any 1..8192). The kernel puts a SEQPACKET record in one
+ * allocation with 320 bytes of its own after it (skb_shared_info on
+ * x86-64, cache-line aligned): a record of up to 1 + 7871 bytes is an
+ * 8 KiB slab object, conmon's largest (8193 bytes) a 16 KiB block from
+ * the page allocator, and the copy into those cold blocks was the
+ * logger's largest cost with a client attached (README "Performance",
+ * attach). 7680 leaves room for a larger skb_shared_info.
+ */
+#define LOG_RECORD_DATA 7680
 /* Records of one chunk: one sendmmsg a client. */
 #define LOG_CHUNK_RECORDS \
-	((LOG_READ_MAX + LOG_RECORD_DATA_MAX - 1) / LOG_RECORD_DATA_MAX)
+	((LOG_READ_MAX + LOG_RECORD_DATA - 1) / LOG_RECORD_DATA)
 /*
  * security 7: the queue of a client that is behind, allocated only while
  * it is behind and freed when it catches up: up to 4 MiB, about 10 ms of
@@ -77,6 +87,7 @@ _Static_assert(LOG_OUT_MAX >= LOG_K8S_OVERHEAD + LOG_READ_MAX,
  * allocated only then. */
 #define LOG_BACKLOG LOG_CLIENT_QUEUE_MIN
 _Static_assert(LOG_RECORD_MAX <= LOG_QUEUE_RECORD_MAX, "record prefix");
+_Static_assert(LOG_RECORD_DATA <= LOG_RECORD_DATA_MAX, "spec 7.3");
 _Static_assert(LOG_CLIENT_QUEUE_MIN >= LOG_QUEUE_PREFIX + LOG_RECORD_MAX,
     "a queue holds at least one record");
 _Static_assert(LOG_CLIENT_QUEUE_MIN <= LOG_CLIENT_QUEUE &&

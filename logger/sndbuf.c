@@ -22,11 +22,13 @@
 
 /*
  * The largest chunk for a client whose send buffer is `sndbuf` bytes as
- * the kernel counts it: a record of 8193 bytes takes a 16 KiB allocation
- * there (2 bytes of buffer a byte of output), and a chunk must fit while
- * the client still holds the one before it: sndbuf / 4, in whole steps of
- * LOG_READ_MIN, between LOG_READ_MIN and LOG_READ_MAX. The default buffer
- * (212992) gives LOG_READ_MIN, a raised one of 2 MiB LOG_READ_MAX.
+ * the kernel counts it: a record takes its allocation and the kernel's
+ * head there, about 1.1 bytes of buffer a byte of output for the
+ * logger's records (LOG_RECORD_DATA; 2 for conmon's 8193-byte ones),
+ * and a chunk must fit while the client still holds the one before it,
+ * with room to spare: sndbuf / 4, in whole steps of LOG_READ_MIN,
+ * between LOG_READ_MIN and LOG_READ_MAX. The default buffer (212992)
+ * gives LOG_READ_MIN, a raised one of 2 MiB LOG_READ_MAX.
  */
 size_t
 log_chunk_max(int sndbuf)
