@@ -173,6 +173,25 @@ def test_podman_logs_20mb_sha256():
         _compare(p.stdout, data, "podman logs of 20 MiB")
 
 
+@limit(90)
+def test_podman_run_attached_output_whole():
+    """1, spec 7.3: `podman run` (attached, no -d) prints 8 MiB of random
+    bytes byte for byte: podman reads them from the attach socket, where
+    vigil cuts them into records of 7681 bytes (logger.h), not conmon's
+    8193, in a buffer of 8193."""
+    with PodmanEnv() as pm:
+        data = random.Random(8).randbytes(8 * 1024 * 1024)
+        with open(os.path.join(pm.shared, "blob"), "wb") as f:
+            f.write(data)
+        p = pm.run("run", "--rm", "--name", "att", "-v",
+                   pm.volume() + ":ro", IMAGE, "cat", "/shared/blob",
+                   timeout=120)
+        assert p.returncode == 0, "podman run: status %d, stderr %r" % (
+            p.returncode, p.stderr[-500:])
+        pm.assert_monitored("att", count=1)
+        _compare(p.stdout, data, "podman run's stdout of 8 MiB")
+
+
 @limit(60)
 def test_podman_logs_long_line_without_newline():
     """3. A 100 KiB line without a newline comes back intact."""
