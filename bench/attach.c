@@ -19,13 +19,15 @@
  *         The check runs in the client, not in a sha256sum behind a pipe:
  *         sha256sum does 280-370 MB/s on the bench VM, so it, not the
  *         monitor, set the pace of the figure.
- *     attach rtt SOCKET N SIZE WARM_MS FIRST
+ *     attach rtt SOCKET N SIZE WARM_MS FIRST SPACED GAP_MS
  *         Connects, says "connected", waits for a line on stdin (the
  *         container has started), then round trips: sends SIZE bytes (a
  *         line ending in LF) and waits until SIZE bytes came back as
  *         stdout records. The first round trips, until WARM_MS have passed
  *         and at least FIRST were made, are printed as "w NS" on stdout;
- *         then N more as "NS", all once the last came back (a write to
+ *         then N more as "NS"; then SPACED more, each after a pause of
+ *         GAP_MS, as "s NS" (isolated inputs, as typed: every process is
+ *         asleep when one comes); all once the last came back (a write to
  *         the pipe in between would wake the bench). Then shuts its write
  *         side (the container's stdin closes) and reads to the end.
  *         Why the warm-up: on the bench VM the first round trips after
@@ -200,14 +202,17 @@ record(uint64_t **ns, size_t *len, size_t *cap, uint64_t t)
 }
 
 static int
-do_rtt(int fd, int n, size_t size, uint64_t warm_ms, int first)
+do_rtt(int fd, int n, size_t size, uint64_t warm_ms, int first, int spaced,
+    long gap_ms)
 {
 	static char rec[REC_MAX];
 	char *msg = malloc(size), line[16];
+	const struct timespec gap = { gap_ms / 1000, gap_ms % 1000 * 1000000 };
 	uint64_t start, *ns = NULL;
-	size_t len = 0, cap = 0, warm;
+	size_t len = 0, cap = 0, warm, stream;
 
-	if (msg == NULL || size < 2 || n < 0 || first < 0)
+	if (msg == NULL || size < 2 || n < 0 || first < 0 || spaced < 0 ||
+	    gap_ms < 0)
 		return 2;
 	memset(msg, 'x', size - 1);
 	msg[size - 1] = '\n';
@@ -219,8 +224,14 @@ do_rtt(int fd, int n, size_t size, uint64_t warm_ms, int first)
 	warm = len;
 	for (int i = 0; i < n; i++)
 		record(&ns, &len, &cap, round_trip(fd, msg, size));
+	stream = len;
+	for (int i = 0; i < spaced; i++) {
+		while (nanosleep(&gap, NULL) != 0 && errno == EINTR)
+			;
+		record(&ns, &len, &cap, round_trip(fd, msg, size));
+	}
 	for (size_t i = 0; i < len; i++)
-		printf("%s%llu\n", i < warm ? "w " : "",
+		printf("%s%llu\n", i < warm ? "w " : i < stream ? "" : "s ",
 		    (unsigned long long)ns[i]);
 	(void)fflush(stdout);
 	free(ns);
@@ -236,12 +247,12 @@ main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "read") == 0)
 		return do_read(dial(argv[2]), strtoul(argv[3], NULL, 10),
 		    strtoull(argv[4], NULL, 10));
-	if (argc == 7 && strcmp(argv[1], "rtt") == 0)
+	if (argc == 9 && strcmp(argv[1], "rtt") == 0)
 		return do_rtt(dial(argv[2]), atoi(argv[3]),
 		    strtoul(argv[4], NULL, 10), strtoull(argv[5], NULL, 10),
-		    atoi(argv[6]));
+		    atoi(argv[6]), atoi(argv[7]), atol(argv[8]));
 	(void)fprintf(stderr, "usage: attach read SOCKET LINE_BYTES "
 	    "FIRST_BYTES | "
-	    "attach rtt SOCKET N SIZE WARM_MS FIRST\n");
+	    "attach rtt SOCKET N SIZE WARM_MS FIRST SPACED GAP_MS\n");
 	return 2;
 }

@@ -67,7 +67,9 @@ How each figure is measured:
     the client sends a 64-byte line and waits for it to come back, from
     `runc start` on; the target's figure is the median of the 2000 (500 in
     QUICK) taken once 250 ms have passed, a row without target the median
-    of the first 200 (50).
+    of the first 200 (50), and another the median of 100 (30) isolated
+    inputs, each sent 10 ms after the last echo came back (as typed: every
+    process is asleep when one comes).
  5. Machine limits in the same run: bench/pipecopy copies gen's output from
     pipes into the same directory's file system (read/write of 64 KiB, fsync
     only with BENCH_SYNC_LOG=1), with the same writes; Pss of bench/idle
@@ -110,6 +112,9 @@ ATTACH_FIRST = (16 if QUICK else 64) << 20
 RTT_FIRST = 50 if QUICK else 200
 RTT_WARM_MS = 250
 RTT_ROUNDS = 500 if QUICK else 2000
+# then RTT_SPACED isolated inputs, each RTT_GAP_MS after the last echo
+RTT_SPACED = 30 if QUICK else 100
+RTT_GAP_MS = 10
 RUNC = H.RUNC
 SYNC_LOG = os.environ.get("BENCH_SYNC_LOG") == "1"
 FIGURES = set((os.environ.get("BENCH_FIGURES") or "1,2,3,4,5").split(","))
@@ -732,7 +737,8 @@ def attach_read_run(mon, r, cg=None):
 
 def attach_rtt_run(mon, r):
     """Median stdin -> echo round trips (us) of a 64-byte line through
-    `cat`: (after the warm-up, the first RTT_FIRST after start)."""
+    `cat`: (after the warm-up, the first RTT_FIRST after start, isolated
+    inputs RTT_GAP_MS apart)."""
     run = Run(mon, "bench_rtt_%s_%d" % (mon.name, r))
     c = run.c
     client = None
@@ -742,7 +748,8 @@ def attach_rtt_run(mon, r):
         client = subprocess.Popen(
             [os.path.join(BIN, "attach"), "rtt",
              os.path.join(c.bundle_dir, "attach"), str(RTT_ROUNDS), "64",
-             str(RTT_WARM_MS), str(RTT_FIRST)],
+             str(RTT_WARM_MS), str(RTT_FIRST), str(RTT_SPACED),
+             str(RTT_GAP_MS)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE)
         first = client.stderr.readline().decode().strip()
@@ -750,16 +757,22 @@ def attach_rtt_run(mon, r):
             raise RuntimeError("%s: attach client: %r" % (mon, first))
         c.runc_start()
         out, err = client.communicate(b"go\n", timeout=120)
-        warm, vals = [], []
+        got = {"w": [], "": [], "s": []}
         for line in out.decode().splitlines():
             f = line.split()
-            (warm if f[0] == "w" else vals).append(int(f[-1]) / 1e3)
-        if len(vals) != RTT_ROUNDS or len(warm) < RTT_FIRST:
-            raise RuntimeError("%s: %d of %d round trips (%d before); %r" % (
-                mon, len(vals), RTT_ROUNDS, len(warm), err.decode()[-300:]))
+            got[f[0] if len(f) == 2 else ""].append(int(f[-1]) / 1e3)
+        warm, vals, spaced = got["w"], got[""], got["s"]
+        if (len(vals) != RTT_ROUNDS or len(warm) < RTT_FIRST or
+                len(spaced) != RTT_SPACED):
+            raise RuntimeError("%s: %d of %d round trips (%d before, %d of "
+                               "%d isolated); %r" % (
+                                   mon, len(vals), RTT_ROUNDS, len(warm),
+                                   len(spaced), RTT_SPACED,
+                                   err.decode()[-300:]))
         c.wait_exit(30)
         return (statistics.median(vals),
-                statistics.median(warm[:RTT_FIRST]))
+                statistics.median(warm[:RTT_FIRST]),
+                statistics.median(spaced))
     finally:
         if client is not None and client.poll() is None:
             client.kill()
@@ -769,8 +782,9 @@ def attach_rtt_run(mon, r):
 
 def figure4(mons, cg):
     log("figure 4: attach, %d MiB per run; round trips per run: %d after "
-        "start, then %d after %d ms; %d runs" % (
-            ATTACH_BYTES >> 20, RTT_FIRST, RTT_ROUNDS, RTT_WARM_MS, RUNS))
+        "start, then %d after %d ms, then %d isolated %d ms apart; %d runs"
+        % (ATTACH_BYTES >> 20, RTT_FIRST, RTT_ROUNDS, RTT_WARM_MS,
+           RTT_SPACED, RTT_GAP_MS, RUNS))
     for r in range(RUNS):
         line = []
         for mon in ordered(mons, r):
@@ -784,11 +798,12 @@ def figure4(mons, cg):
             except Exception as e:
                 log("  %s: %s" % (mon, e))
             try:
-                v, v0 = attach_rtt_run(mon, r)
+                v, v0, vs = attach_rtt_run(mon, r)
                 R.add("attach_rtt", mon.name, v)
                 R.add("attach_rtt_start", mon.name, v0)
-                line.append("%s %.3g us (%.3g us after start)" % (
-                    mon, v, v0))
+                R.add("attach_rtt_spaced", mon.name, vs)
+                line.append("%s %.3g us (%.3g us after start, %.3g us "
+                            "isolated)" % (mon, v, v0, vs))
             except Exception as e:
                 log("  %s: %s" % (mon, e))
         log("  run %d: %s" % (r + 1, "; ".join(line)))
@@ -871,6 +886,8 @@ TABLE += [
      "after %d ms)" % RTT_WARM_MS, "us", "lo", 1.0),
     ("attach_rtt_start", "4", "  the first %d round trips after start"
      % RTT_FIRST, "us", "lo", None),
+    ("attach_rtt_spaced", "4", "  isolated inputs, %d ms apart"
+     % RTT_GAP_MS, "us", "lo", None),
     ("spawn", "5", "fork+exec+wait of a static `true` (musl)", "ms", "lo", None),
     ("pss_1_nolibc", "5", "PSS of a waiting process without libc, 1 copy",
      "kB", "lo", None),
