@@ -207,7 +207,11 @@ do_rtt(int fd, int n, size_t size, uint64_t warm_ms, int first, int spaced,
 {
 	static char rec[REC_MAX];
 	char *msg = malloc(size), line[16];
-	const struct timespec gap = { gap_ms / 1000, gap_ms % 1000 * 1000000 };
+	const struct timespec gap = {
+		.tv_sec = gap_ms / 1000,
+		.tv_nsec = gap_ms % 1000 * 1000000,
+	};
+	struct timespec left;
 	uint64_t start, *ns = NULL;
 	size_t len = 0, cap = 0, warm, stream;
 
@@ -226,7 +230,8 @@ do_rtt(int fd, int n, size_t size, uint64_t warm_ms, int first, int spaced,
 		record(&ns, &len, &cap, round_trip(fd, msg, size));
 	stream = len;
 	for (int i = 0; i < spaced; i++) {
-		while (nanosleep(&gap, NULL) != 0 && errno == EINTR)
+		left = gap;
+		while (nanosleep(&left, &left) != 0 && errno == EINTR)
 			;
 		record(&ns, &len, &cap, round_trip(fd, msg, size));
 	}

@@ -760,7 +760,10 @@ def attach_rtt_run(mon, r):
         got = {"w": [], "": [], "s": []}
         for line in out.decode().splitlines():
             f = line.split()
-            got[f[0] if len(f) == 2 else ""].append(int(f[-1]) / 1e3)
+            tag = f[0] if len(f) == 2 else ""
+            if len(f) not in (1, 2) or tag not in got:
+                raise RuntimeError("%s: attach client said %r" % (mon, line))
+            got[tag].append(int(f[-1]) / 1e3)
         warm, vals, spaced = got["w"], got[""], got["s"]
         if (len(vals) != RTT_ROUNDS or len(warm) < RTT_FIRST or
                 len(spaced) != RTT_SPACED):
