@@ -26,8 +26,8 @@
  *         stdout records. The first round trips, until WARM_MS have passed
  *         and at least FIRST were made, are printed as "w NS" on stdout;
  *         then N more as "NS"; then SPACED more, each after a pause of
- *         GAP_MS, as "s NS" (isolated inputs, as typed: every process is
- *         asleep when one comes); all once the last came back (a write to
+ *         GAP_MS, as "s NS" (isolated inputs: every process is asleep
+ *         when one comes); all once the last came back (a write to
  *         the pipe in between would wake the bench). Then shuts its write
  *         side (the container's stdin closes) and reads to the end.
  *         Why the warm-up: on the bench VM the first round trips after

@@ -68,8 +68,8 @@ How each figure is measured:
     `runc start` on; the target's figure is the median of the 2000 (500 in
     QUICK) taken once 250 ms have passed, a row without target the median
     of the first 200 (50), and another the median of 100 (30) isolated
-    inputs, each sent 10 ms after the last echo came back (as typed: every
-    process is asleep when one comes).
+    inputs, each sent 10 ms after the last echo came back (every process
+    is asleep when one comes, as between typed keys).
  5. Machine limits in the same run: bench/pipecopy copies gen's output from
     pipes into the same directory's file system (read/write of 64 KiB, fsync
     only with BENCH_SYNC_LOG=1), with the same writes; Pss of bench/idle
@@ -526,25 +526,38 @@ def mount_bench(cfg):
                           "source": BIN, "options": ["rbind", "ro"]})
 
 
+def launch_in_cgroups(run, cg, extra):
+    """Launches run's monitor in cg's "mon" group with runc through
+    bench/rtwrap (runc and the container in "rt", figure 2's way);
+    returns the "mon" group's CPU time so far (ns)."""
+    c = run.c
+    run.launch(c.args(runtime=os.path.join(BIN, "rtwrap"),
+                      extra=["--runtime-arg", "--root=" + c.runc_root] +
+                      extra),
+               cgroup=cg.procs("mon"),
+               env={"BENCH_RT_CGROUP": cg.procs("rt"), "BENCH_RUNC": RUNC})
+    return cg.usage_ns("mon")
+
+
+def wait_monitor_gone(cg, mon):
+    """Every process of the monitor has left cg's "mon" group."""
+    H.wait_for(lambda: not cg.members("mon"), 60,
+               "%s's processes to exit" % mon)
+
+
 def log_run(mon, mode, r, cg):
     run = Run(mon, "bench_log_%s_%s_%d" % (mon.name, mode[0], r))
     c = run.c
     try:
         c.bundle(gen_argv(mode, "/tmp/"), edit=mount_bench)
-        args = c.args(runtime=os.path.join(BIN, "rtwrap"),
-                      extra=["--runtime-arg", "--root=" + c.runc_root] +
-                      ([] if SYNC_LOG else ["--no-sync-log"]))
-        run.launch(args, cgroup=cg.procs("mon"),
-                   env={"BENCH_RT_CGROUP": cg.procs("rt"),
-                        "BENCH_RUNC": RUNC})
-        u0 = cg.usage_ns("mon")
+        u0 = launch_in_cgroups(run, cg,
+                               [] if SYNC_LOG else ["--no-sync-log"])
         with H.Inotify(c.exit_dir) as ino:
             t0 = time.monotonic()
             c.runc("start", c.cid)
             ino.wait(c.cid, timeout=600)
             t1 = time.monotonic()
-        H.wait_for(lambda: not cg.members("mon"), 60,
-                   "%s's processes to exit" % mon)
+        wait_monitor_gone(cg, mon)
         u1 = cg.usage_ns("mon")
         status = c.wait_exit(5).strip()
         if status != "0":
@@ -675,13 +688,7 @@ def attach_read_run(mon, r, cg=None):
         if cg is None:
             run.launch(c.args(extra=extra))
         else:
-            run.launch(c.args(runtime=os.path.join(BIN, "rtwrap"),
-                              extra=["--runtime-arg", "--root=" +
-                                     c.runc_root] + extra),
-                       cgroup=cg.procs("mon"),
-                       env={"BENCH_RT_CGROUP": cg.procs("rt"),
-                            "BENCH_RUNC": RUNC})
-            u0 = cg.usage_ns("mon")
+            u0 = launch_in_cgroups(run, cg, extra)
         client = subprocess.Popen(
             [os.path.join(BIN, "attach"), "read",
              os.path.join(c.bundle_dir, "attach"), str(mode[2]),
@@ -715,8 +722,7 @@ def attach_read_run(mon, r, cg=None):
         R.add("attach_delivered", mon.name, 100.0 * nbytes / total)
         c.wait_exit(60)
         if cg is not None:
-            H.wait_for(lambda: not cg.members("mon"), 60,
-                       "%s's processes to exit" % mon)
+            wait_monitor_gone(cg, mon)
             R.add("attach_cpu", mon.name,
                   (cg.usage_ns("mon") - u0) / 1e6 / (total / MIB))
         ok, detail = check_log(c.log_path, mode, ATTACH_BYTES)
@@ -731,8 +737,7 @@ def attach_read_run(mon, r, cg=None):
             client.stderr.close()
         run.finish()
         if cg is not None:  # a run cut short charges nothing to the next
-            H.wait_for(lambda: not cg.members("mon"), 60,
-                       "%s's processes to exit" % mon)
+            wait_monitor_gone(cg, mon)
 
 
 def attach_rtt_run(mon, r):
